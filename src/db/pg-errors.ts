@@ -1,0 +1,106 @@
+import {
+  AlreadyExistsError,
+  AttuneError,
+  DatabaseError,
+  DatabaseUnavailableError,
+  InvalidReferenceError,
+  ValidationError,
+} from '../errors.js';
+
+/** The fields of a node-postgres error that the mapping reads. */
+interface PgErrorLike {
+  code?: string;
+  message?: string;
+  constraint?: string;
+  column?: string;
+  table?: string;
+  detail?: string;
+}
+
+/** Socket-level failures that mean the server is out of reach. */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
+
+/**
+ * Turns any error from the driver into an AttuneError; the one place where
+ * SQLSTATEs become Attune codes. `entity` names what the caller was working
+ * on; `secretFields` lists columns whose values must not be echoed back.
+ */
+export function mapPgError(error: unknown, entity?: string, secretFields: readonly string[] = []): AttuneError {
+  if (error instanceof AttuneError) return error;
+  const pg = (error ?? {}) as PgErrorLike;
+  const code = pg.code ?? '';
+  const message = pg.message ?? String(error);
+  const target = entity ?? pg.table;
+  const keyed = parseKeyDetail(pg.detail);
+  const field = pg.column ?? keyed?.field;
+  const value = field !== undefined && secretFields.includes(field) ? undefined : keyed?.value;
+
+  if (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
+    return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
+  }
+  if (message === 'Connection terminated unexpectedly' || message.startsWith('timeout exceeded when trying to connect')) {
+    return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
+  }
+  switch (code) {
+    case '23505':
+      return new AlreadyExistsError(
+        `${target ?? 'row'} already exists${keyed ? ` with ${keyed.field} = ${keyed.value}` : ''}`,
+        { entity: target, field, value, cause: error },
+      );
+    case '23503':
+      return new InvalidReferenceError(describeForeignKey(pg, target), { entity: target, field, value, cause: error });
+    case '23502':
+      return new ValidationError(`${target ?? 'row'}.${pg.column ?? '?'} is required`, { entity: target, field: pg.column, cause: error });
+    case '23514':
+      return new ValidationError(`${target ?? 'row'} violates check ${pg.constraint ?? '?'}`, {
+        entity: target,
+        field: fieldFromConstraint(pg.constraint, pg.table),
+        cause: error,
+      });
+    case '22P02':
+    case '22001':
+    case '22003':
+    case '22007':
+    case '22008':
+    case '22023':
+    case '22P05':
+    case '2202E':
+      return new ValidationError(`Invalid value for ${target ?? 'row'}: ${message}`, { entity: target, cause: error });
+    default:
+      return new DatabaseError(`Database error${code ? ` ${code}` : ''}: ${message}`, code || undefined, { entity: target, cause: error });
+  }
+}
+
+/** Runs a query and maps any failure; the usual wrapper inside repositories. */
+export async function mapErrors<T>(entity: string, run: () => Promise<T>, secretFields: readonly string[] = []): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw mapPgError(error, entity, secretFields);
+  }
+}
+
+/** Parses PostgreSQL's `Key (a, b)=(x, y) …` detail into field and value. */
+function parseKeyDetail(detail: string | undefined): { field: string; value: string } | undefined {
+  const match = detail?.match(/^Key \((.+?)\)=\((.*)\) (?:already exists|is not present|is still referenced)/s);
+  if (!match) return undefined;
+  return { field: match[1]!, value: match[2]! };
+}
+
+function describeForeignKey(pg: PgErrorLike, entity: string | undefined): string {
+  const keyed = parseKeyDetail(pg.detail);
+  const referenced = pg.detail?.match(/in table "([^"]+)"/)?.[1];
+  if (pg.detail?.includes('is still referenced')) {
+    return `${entity ?? 'row'} is still referenced from ${referenced ?? 'another table'}`;
+  }
+  if (keyed) return `${entity ?? 'row'}.${keyed.field} = ${keyed.value} does not reference an existing ${referenced ?? 'row'}`;
+  return `${entity ?? 'row'} references a row that does not exist`;
+}
+
+/** Constraint names follow `<table>_<column>_check`; recover the column. */
+function fieldFromConstraint(constraint: string | undefined, table: string | undefined): string | undefined {
+  if (!constraint) return undefined;
+  let name = constraint;
+  if (table && name.startsWith(`${table}_`)) name = name.slice(table.length + 1);
+  return name.replace(/_check$/, '') || undefined;
+}

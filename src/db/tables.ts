@@ -1,0 +1,25 @@
+/**
+ * The thirteen tables in dependency order: a table appears after every table
+ * it references. Cleaning walks it backwards; tools that report per table use
+ * it as their order.
+ */
+export const TABLES = [
+  'packs',
+  'runtimes',
+  'workers',
+  'triggers',
+  'actions',
+  'rules',
+  'events',
+  'enforcements',
+  'identities',
+  'executions',
+  'inquiries',
+  'keys',
+  'notifications',
+] as const;
+
+export type TableName = (typeof TABLES)[number];
+
+/** Children before parents: the order rows must be deleted in. */
+export const TABLES_CHILDREN_FIRST: readonly TableName[] = [...TABLES].reverse();

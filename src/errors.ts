@@ -1,0 +1,164 @@
+/**
+ * The one registry of Attune errors. Every error the platform raises on
+ * purpose is an `AttuneError` with a stable `code`; callers branch on the code
+ * (or the class), never on the message. The API layer maps codes to HTTP
+ * statuses with `httpStatusFor`.
+ */
+
+/** Stable error codes. Never rename one: clients and logs depend on them. */
+export const ErrorCode = {
+  NOT_FOUND: 'ATTUNE_NOT_FOUND',
+  ALREADY_EXISTS: 'ATTUNE_ALREADY_EXISTS',
+  INVALID_REFERENCE: 'ATTUNE_INVALID_REFERENCE',
+  VALIDATION: 'ATTUNE_VALIDATION',
+  ILLEGAL_STATE_CHANGE: 'ATTUNE_ILLEGAL_STATE_CHANGE',
+  DATABASE_UNAVAILABLE: 'ATTUNE_DATABASE_UNAVAILABLE',
+  DATABASE: 'ATTUNE_DATABASE',
+  CONFIG: 'ATTUNE_CONFIG',
+  MIGRATION: 'ATTUNE_MIGRATION',
+  DECRYPTION: 'ATTUNE_DECRYPTION',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Where an error applies: which entity, which field, which offending value. */
+export interface ErrorContext {
+  entity?: string | undefined;
+  field?: string | undefined;
+  /** The offending value. Never set this to a secret. */
+  value?: unknown;
+  cause?: unknown;
+}
+
+/** Base class of every error Attune raises on purpose. */
+export class AttuneError extends Error {
+  readonly code: ErrorCode;
+  readonly entity: string | undefined;
+  readonly field: string | undefined;
+  readonly value: unknown;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.entity = context.entity;
+    this.field = context.field;
+    this.value = context.value;
+  }
+
+  /** A plain object for logs and API bodies (no stack, no cause). */
+  toJSON(): Record<string, unknown> {
+    const body: Record<string, unknown> = { code: this.code, message: this.message };
+    if (this.entity !== undefined) body.entity = this.entity;
+    if (this.field !== undefined) body.field = this.field;
+    if (this.value !== undefined) body.value = this.value;
+    return body;
+  }
+}
+
+/** The row asked for does not exist. */
+export class NotFoundError extends AttuneError {
+  constructor(entity: string, field: string, value: unknown, context: Omit<ErrorContext, 'entity' | 'field' | 'value'> = {}) {
+    super(ErrorCode.NOT_FOUND, `${entity} with ${field} ${formatValue(value)} not found`, { ...context, entity, field, value });
+  }
+}
+
+/** A unique key is taken. */
+export class AlreadyExistsError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.ALREADY_EXISTS, message, context);
+  }
+}
+
+/** A reference names a row that does not exist (or is still referenced on delete). */
+export class InvalidReferenceError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.INVALID_REFERENCE, message, context);
+  }
+}
+
+/** Input breaks a rule: a malformed ref, an unknown status, a missing field. */
+export class ValidationError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.VALIDATION, message, context);
+  }
+}
+
+/** A state machine refused a move, such as a finished execution going back to running. */
+export class IllegalStateChangeError extends AttuneError {
+  readonly from: string;
+  readonly to: string;
+  constructor(entity: string, from: string, to: string, context: Omit<ErrorContext, 'entity'> = {}) {
+    super(ErrorCode.ILLEGAL_STATE_CHANGE, `${entity} cannot change from ${from} to ${to}`, {
+      field: 'status',
+      ...context,
+      entity,
+    });
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/** PostgreSQL could not be reached or went away. */
+export class DatabaseUnavailableError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.DATABASE_UNAVAILABLE, message, context);
+  }
+}
+
+/** Any other database failure, with the SQLSTATE kept for diagnosis. */
+export class DatabaseError extends AttuneError {
+  readonly sqlState: string | undefined;
+  constructor(message: string, sqlState: string | undefined, context: ErrorContext = {}) {
+    super(ErrorCode.DATABASE, message, context);
+    this.sqlState = sqlState;
+  }
+}
+
+/** A configuration setting is invalid; the message names the setting. */
+export class ConfigError extends AttuneError {
+  constructor(setting: string, message: string) {
+    super(ErrorCode.CONFIG, `Invalid setting ${setting}: ${message}`, { field: setting });
+  }
+}
+
+/** Migrations cannot be applied: an edited applied file, a failed statement, a gap. */
+export class MigrationError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.MIGRATION, message, context);
+  }
+}
+
+/** A secret cannot be decrypted: the wrong key, a missing key, or tampered ciphertext. */
+export class DecryptionError extends AttuneError {
+  constructor(message: string, context: Omit<ErrorContext, 'value'> = {}) {
+    super(ErrorCode.DECRYPTION, message, context);
+  }
+}
+
+/** HTTP status for an error code, for the API layer. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.ALREADY_EXISTS:
+    case ErrorCode.ILLEGAL_STATE_CHANGE:
+      return 409;
+    case ErrorCode.INVALID_REFERENCE:
+    case ErrorCode.VALIDATION:
+      return 422;
+    case ErrorCode.DATABASE_UNAVAILABLE:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+/** True when `error` is an AttuneError, optionally with the given code. */
+export function isAttuneError(error: unknown, code?: ErrorCode): error is AttuneError {
+  return error instanceof AttuneError && (code === undefined || error.code === code);
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}

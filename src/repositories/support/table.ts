@@ -1,0 +1,227 @@
+import type { QueryResultRow } from 'pg';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { mapPgError } from '../../db/pg-errors.js';
+import type { Executor } from '../../db/pool.js';
+
+/**
+ * How a column's values cross the driver: `json` values are serialised with
+ * JSON.stringify (the driver would turn a JS array into a PostgreSQL array),
+ * `bigint` values are read back as numbers whatever the pool's type parsers.
+ */
+export type ColumnKind = 'plain' | 'json' | 'bigint';
+
+export interface ColumnSpec {
+  column: string;
+  kind: ColumnKind;
+}
+
+/** Entity field → column, written `'pack_ref'` or `{ column: 'payload', kind: 'json' }`. */
+export type ColumnMap<E> = { [K in keyof E & string]: string | ColumnSpec };
+
+/** Pagination input shared by every `list`. */
+export interface Pagination {
+  /** Rows per page, 1–1000. Default 50. */
+  limit?: number;
+  /** Rows to skip. Default 0. */
+  offset?: number;
+}
+
+/** One page of a list, with the total number of matching rows. */
+export interface Page<E> {
+  items: E[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** Validates pagination; the same rules for every list. */
+export function pageOf(pagination: Pagination = {}, entity = 'list'): { limit: number; offset: number } {
+  const limit = pagination.limit ?? DEFAULT_PAGE_SIZE;
+  const offset = pagination.offset ?? 0;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new ValidationError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`, { entity, field: 'limit', value: limit });
+  }
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new ValidationError(`offset must be a whole number of at least 0, got ${String(offset)}`, { entity, field: 'offset', value: offset });
+  }
+  return { limit, offset };
+}
+
+/**
+ * Collects WHERE conditions and their parameters. Placeholders are numbered
+ * as values are added, so SQL stays parameterized however filters combine.
+ */
+export class Where {
+  private readonly conditions: string[] = [];
+  readonly values: unknown[] = [];
+
+  /** Adds a parameter and returns its placeholder (`$3`). */
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  /** `column = $n` when `value` is not undefined. */
+  eq(column: string, value: unknown): this {
+    if (value !== undefined) this.conditions.push(value === null ? `${column} IS NULL` : `${column} = ${this.param(value)}`);
+    return this;
+  }
+
+  /** A condition written with `param`, e.g. `w.add(p => \`created_at >= ${p(since)}\`)`. */
+  add(build: (param: (value: unknown) => string) => string): this {
+    this.conditions.push(build((value) => this.param(value)));
+    return this;
+  }
+
+  /** ` WHERE a AND b`, or '' when there are no conditions. */
+  toSql(): string {
+    return this.conditions.length === 0 ? '' : ` WHERE ${this.conditions.join(' AND ')}`;
+  }
+}
+
+/**
+ * The mechanics every repository shares for one table: mapping rows to
+ * entities, insert, partial update, find, delete and paginated list. Each
+ * repository keeps its own validation and its entity-specific SQL.
+ */
+export class Table<E extends { id: number }> {
+  readonly table: string;
+  readonly entity: string;
+  /** The SELECT list, `id, pack_ref, …`, in entity field order. */
+  readonly columns: string;
+  private readonly specs: [keyof E & string, ColumnSpec][];
+  private readonly byField: Map<string, ColumnSpec>;
+  private readonly secretFields: string[];
+
+  constructor(options: { table: string; entity: string; columns: ColumnMap<E>; secretColumns?: string[] }) {
+    this.table = options.table;
+    this.entity = options.entity;
+    this.specs = Object.entries(options.columns).map(([field, spec]) => [
+      field as keyof E & string,
+      typeof spec === 'string' ? { column: spec, kind: 'plain' } : (spec as ColumnSpec),
+    ]);
+    this.byField = new Map(this.specs);
+    this.columns = this.specs.map(([, spec]) => spec.column).join(', ');
+    this.secretFields = options.secretColumns ?? [];
+  }
+
+  /** Maps a row (selected with `columns`) to the entity. */
+  fromRow = (row: QueryResultRow): E => {
+    const entity = {} as Record<string, unknown>;
+    for (const [field, spec] of this.specs) {
+      const value = row[spec.column];
+      entity[field] = spec.kind === 'bigint' && value !== null && value !== undefined ? Number(value) : value;
+    }
+    return entity as E;
+  };
+
+  /** The column name of an entity field. */
+  column(field: keyof E & string): string {
+    const spec = this.byField.get(field);
+    if (!spec) throw new Error(`${this.entity} has no column for field ${field}`);
+    return spec.column;
+  }
+
+  /** A field's value as a query parameter. */
+  toParam(field: keyof E & string, value: unknown): unknown {
+    const spec = this.byField.get(field);
+    return spec?.kind === 'json' && value !== null && value !== undefined ? JSON.stringify(value) : value;
+  }
+
+  /** Runs a query, mapping any driver error to an AttuneError for this entity. */
+  async query<R extends QueryResultRow = QueryResultRow>(db: Executor, text: string, values: unknown[] = []) {
+    try {
+      return await db.query<R>(text, values);
+    } catch (error) {
+      throw mapPgError(error, this.entity, this.secretFields);
+    }
+  }
+
+  /** Inserts the given fields (undefined ones fall to column defaults) and returns the row. */
+  async insert(db: Executor, values: Partial<Record<keyof E & string, unknown>>): Promise<E> {
+    const fields = (Object.keys(values) as (keyof E & string)[]).filter((field) => values[field] !== undefined);
+    const columns = fields.map((field) => this.column(field));
+    const params = fields.map((field) => this.toParam(field, values[field]));
+    const sql =
+      fields.length === 0
+        ? `INSERT INTO ${this.table} DEFAULT VALUES RETURNING ${this.columns}`
+        : `INSERT INTO ${this.table} (${columns.join(', ')}) VALUES (${params.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING ${this.columns}`;
+    const result = await this.query(db, sql, params);
+    return this.fromRow(result.rows[0]!);
+  }
+
+  /**
+   * Sets only the given fields (undefined means "leave alone", null clears)
+   * and returns the updated row; NotFoundError when no row has `id`.
+   */
+  async update(db: Executor, id: number, patch: Partial<Record<keyof E & string, unknown>>): Promise<E> {
+    const fields = (Object.keys(patch) as (keyof E & string)[]).filter((field) => patch[field] !== undefined);
+    if (fields.length === 0) return this.getById(db, id);
+    const assignments = fields.map((field, i) => `${this.column(field)} = $${i + 2}`);
+    const params = [id, ...fields.map((field) => this.toParam(field, patch[field]))];
+    const result = await this.query(db, `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE id = $1 RETURNING ${this.columns}`, params);
+    if (result.rowCount === 0) throw new NotFoundError(this.entity, 'id', id);
+    return this.fromRow(result.rows[0]!);
+  }
+
+  async findById(db: Executor, id: number): Promise<E | null> {
+    assertId(id, this.entity);
+    return this.findOne(db, 'id = $1', [id]);
+  }
+
+  async getById(db: Executor, id: number): Promise<E> {
+    const row = await this.findById(db, id);
+    if (!row) throw new NotFoundError(this.entity, 'id', id);
+    return row;
+  }
+
+  /** The first row matching `condition` (written with $1…), or null. */
+  async findOne(db: Executor, condition: string, values: unknown[], orderBy = 'id'): Promise<E | null> {
+    const result = await this.query(db, `SELECT ${this.columns} FROM ${this.table} WHERE ${condition} ORDER BY ${orderBy} LIMIT 1`, values);
+    return result.rows.length === 0 ? null : this.fromRow(result.rows[0]!);
+  }
+
+  /** Every row matching `condition`, in `orderBy` order. */
+  async findAll(db: Executor, condition: string, values: unknown[], orderBy = 'id'): Promise<E[]> {
+    const result = await this.query(db, `SELECT ${this.columns} FROM ${this.table} WHERE ${condition} ORDER BY ${orderBy}`, values);
+    return result.rows.map(this.fromRow);
+  }
+
+  /** Deletes the row; true when a row went. */
+  async deleteById(db: Executor, id: number): Promise<boolean> {
+    assertId(id, this.entity);
+    const result = await this.query(db, `DELETE FROM ${this.table} WHERE id = $1`, [id]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /**
+   * One page of rows matching `where`, in `orderBy` order (which must end in
+   * a unique column so pages never skip or repeat a row), and the total.
+   * One round trip; a second only when the page is past the end.
+   */
+  async list(db: Executor, where: Where, pagination: Pagination | undefined, orderBy: string): Promise<Page<E>> {
+    const { limit, offset } = pageOf(pagination, this.entity);
+    const filter = where.toSql();
+    const n = where.values.length;
+    const result = await this.query(
+      db,
+      `SELECT ${this.columns}, count(*) OVER () AS total_count FROM ${this.table}${filter} ORDER BY ${orderBy} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...where.values, limit, offset],
+    );
+    let total: number;
+    if (result.rows.length > 0) total = Number(result.rows[0]!.total_count);
+    else if (offset === 0) total = 0;
+    else total = Number((await this.query(db, `SELECT count(*) AS total FROM ${this.table}${filter}`, where.values)).rows[0]!.total);
+    return { items: result.rows.map(this.fromRow), total, limit, offset };
+  }
+}
+
+/** Ids are positive safe integers; anything else is refused before SQL runs. */
+export function assertId(id: unknown, entity: string, field = 'id'): asserts id is number {
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+    throw new ValidationError(`${entity}.${field} must be a positive whole-number id, got ${JSON.stringify(id)}`, { entity, field, value: id });
+  }
+}
