@@ -33,7 +33,9 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   const target = entity ?? pg.table;
   const keyed = parseKeyDetail(pg.detail);
   const field = pg.column ?? keyed?.field;
-  const value = field !== undefined && secretFields.includes(field) ? undefined : keyed?.value;
+  const secret = field !== undefined && secretFields.some((name) => field.split(', ').includes(name));
+  const value = secret ? undefined : keyed?.value;
+  const shown = keyed && !secret ? ` with ${keyed.field} = ${keyed.value}` : keyed ? ` with that ${keyed.field}` : '';
 
   if (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
     return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
@@ -43,12 +45,9 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   }
   switch (code) {
     case '23505':
-      return new AlreadyExistsError(
-        `${target ?? 'row'} already exists${keyed ? ` with ${keyed.field} = ${keyed.value}` : ''}`,
-        { entity: target, field, value, cause: error },
-      );
+      return new AlreadyExistsError(`${target ?? 'row'} already exists${shown}`, { entity: target, field, value, cause: error });
     case '23503':
-      return new InvalidReferenceError(describeForeignKey(pg, target), { entity: target, field, value, cause: error });
+      return new InvalidReferenceError(describeForeignKey(pg, target, secret), { entity: target, field, value, cause: error });
     case '23502':
       return new ValidationError(`${target ?? 'row'}.${pg.column ?? '?'} is required`, { entity: target, field: pg.column, cause: error });
     case '23514':
@@ -87,13 +86,16 @@ function parseKeyDetail(detail: string | undefined): { field: string; value: str
   return { field: match[1]!, value: match[2]! };
 }
 
-function describeForeignKey(pg: PgErrorLike, entity: string | undefined): string {
+function describeForeignKey(pg: PgErrorLike, entity: string | undefined, secret: boolean): string {
   const keyed = parseKeyDetail(pg.detail);
   const referenced = pg.detail?.match(/in table "([^"]+)"/)?.[1];
   if (pg.detail?.includes('is still referenced')) {
     return `${entity ?? 'row'} is still referenced from ${referenced ?? 'another table'}`;
   }
-  if (keyed) return `${entity ?? 'row'}.${keyed.field} = ${keyed.value} does not reference an existing ${referenced ?? 'row'}`;
+  if (keyed) {
+    const shown = secret ? keyed.field : `${keyed.field} = ${keyed.value}`;
+    return `${entity ?? 'row'}.${shown} does not reference an existing ${referenced ?? 'row'}`;
+  }
   return `${entity ?? 'row'} references a row that does not exist`;
 }
 

@@ -72,19 +72,33 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
-/** A Client class that logs each statement's text and duration, never its parameter values. */
+/**
+ * A Client class that logs each statement's text and duration, never its
+ * parameter values. The pool calls `query` with a callback, direct callers
+ * without one; both forms are timed.
+ */
 function loggingClient(logger: Logger): typeof pg.Client {
   return class LoggingClient extends pg.Client {
     override query(...args: unknown[]): never {
       const first = args[0] as string | { text?: string };
-      const text = typeof first === 'string' ? first : first?.text;
+      const sql = typeof first === 'string' ? first : first?.text;
       const started = performance.now();
+      const done = (error?: Error | null) => {
+        const ms = +(performance.now() - started).toFixed(2);
+        if (error) logger.debug({ sql, ms, err: error.message }, 'sql failed');
+        else logger.debug({ sql, ms }, 'sql');
+      };
+      const last = args.length - 1;
+      if (typeof args[last] === 'function') {
+        const callback = args[last] as (error: Error | null, result?: unknown) => void;
+        args[last] = (error: Error | null, result?: unknown) => {
+          done(error);
+          callback(error, result);
+        };
+      }
       const result = (super.query as (...a: unknown[]) => unknown)(...args);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).then(
-          () => logger.debug({ sql: text, ms: +(performance.now() - started).toFixed(2) }, 'sql'),
-          (error: Error) => logger.debug({ sql: text, ms: +(performance.now() - started).toFixed(2), err: error.message }, 'sql failed'),
-        );
+        (result as Promise<unknown>).then(() => done(), (error: Error) => done(error));
       }
       return result as never;
     }
