@@ -45,9 +45,10 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   }
   switch (code) {
     case '23505':
-      return new AlreadyExistsError(`${target ?? 'row'} already exists${shown}`, { entity: target, field, value, cause: error });
+      // The driver error's detail holds the key's value: keep it off a secret's error entirely.
+      return new AlreadyExistsError(`${target ?? 'row'} already exists${shown}`, { entity: target, field, value, cause: secret ? undefined : error });
     case '23503':
-      return new InvalidReferenceError(describeForeignKey(pg, target, secret), { entity: target, field, value, cause: error });
+      return new InvalidReferenceError(describeForeignKey(pg, target, secret), { entity: target, field, value, cause: secret ? undefined : error });
     case '23502':
       return new ValidationError(`${target ?? 'row'}.${pg.column ?? '?'} is required`, { entity: target, field: pg.column, cause: error });
     case '23514':

@@ -90,6 +90,8 @@ describe('mapPgError on connection failures', () => {
       ['value'],
     );
     expect(error.value).toBeUndefined();
+    expect(error.cause).toBeUndefined();
+    expect(error.message).not.toContain('hunter2');
     expect(JSON.stringify(error.toJSON())).not.toContain('hunter2');
   });
 });
