@@ -21,6 +21,8 @@ CREATE TABLE runtimes (
 
 CREATE INDEX runtimes_pack_id_idx ON runtimes (pack_id);
 CREATE INDEX runtimes_kind_idx ON runtimes (kind);
+-- Listing by pack ref covers built-ins, which have a pack_ref but no pack_id.
+CREATE INDEX runtimes_pack_ref_idx ON runtimes (pack_ref);
 
 CREATE TRIGGER runtimes_set_updated_at BEFORE UPDATE ON runtimes
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();

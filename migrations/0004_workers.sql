@@ -23,6 +23,7 @@ CREATE TABLE workers (
 -- Live workers: status filter, then the most recent heartbeat.
 CREATE INDEX workers_status_heartbeat_idx ON workers (status, last_heartbeat);
 CREATE INDEX workers_runtime_id_idx ON workers (runtime_id);
+CREATE INDEX workers_worker_type_idx ON workers (worker_type);
 
 CREATE TRIGGER workers_set_updated_at BEFORE UPDATE ON workers
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();

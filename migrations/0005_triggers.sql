@@ -23,6 +23,11 @@ CREATE TABLE triggers (
 );
 
 CREATE INDEX triggers_pack_id_idx ON triggers (pack_id);
+-- Listing by pack ref covers built-ins, which have a pack_ref but no pack_id.
+CREATE INDEX triggers_pack_ref_idx ON triggers (pack_ref);
+-- The enabled filter, either way round.
+CREATE INDEX triggers_enabled_idx ON triggers (id) WHERE enabled;
+CREATE INDEX triggers_disabled_idx ON triggers (id) WHERE NOT enabled;
 
 CREATE TRIGGER triggers_set_updated_at BEFORE UPDATE ON triggers
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();

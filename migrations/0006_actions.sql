@@ -30,6 +30,9 @@ CREATE TABLE actions (
 CREATE INDEX actions_ref_idx ON actions (ref);
 CREATE INDEX actions_runner_type_idx ON actions (runner_type);
 CREATE INDEX actions_enabled_idx ON actions (id) WHERE enabled;
+CREATE INDEX actions_disabled_idx ON actions (id) WHERE NOT enabled;
+-- Actions carrying a tag: tags @> ARRAY['x'].
+CREATE INDEX actions_tags_idx ON actions USING gin (tags);
 CREATE INDEX actions_runtime_id_idx ON actions (runtime_id);
 -- Case-insensitive substring search over names (ILIKE '%term%').
 CREATE INDEX actions_name_trgm_idx ON actions USING gin (name gin_trgm_ops);

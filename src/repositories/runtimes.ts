@@ -1,0 +1,183 @@
+import { InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
+import type { Executor } from '../db/pool.js';
+import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
+import type { JsonObject } from './packs.js';
+import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateInput, type Check, type Rules } from './support/validate.js';
+
+/** How a runtime executes code; mirrors runtimes_kind_check. */
+export const RUNTIME_KINDS = ['shell', 'python', 'node', 'http', 'native', 'container'] as const;
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+
+/** How an action or sensor is executed. Built-in runtimes have a packRef but no pack row. */
+export interface Runtime {
+  id: number;
+  /** `<packRef>.<name>`, unique. */
+  ref: string;
+  /** The pack version that owns it; null for a built-in. */
+  packId: number | null;
+  packRef: string;
+  name: string;
+  description: string | null;
+  kind: RuntimeKind;
+  /** Interpreter, args, file extension, environment. */
+  executionConfig: JsonObject;
+  distributions: JsonObject;
+  installation: JsonObject;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateRuntimeInput {
+  /**
+   * The owning pack's ref. Resolves to the active version of that pack when
+   * one is installed; otherwise the runtime is a built-in (packId null).
+   * Optional when `packId` is given.
+   */
+  packRef?: string;
+  /** A specific pack version; must exist (and match `packRef` when both are given). */
+  packId?: number;
+  name: string;
+  description?: string | null;
+  kind: RuntimeKind;
+  executionConfig?: JsonObject;
+  distributions?: JsonObject;
+  installation?: JsonObject;
+}
+
+/** Everything but the identity (pack and name, hence ref). */
+export type UpdateRuntimeInput = Partial<Omit<CreateRuntimeInput, 'packRef' | 'packId' | 'name'>>;
+
+export interface RuntimeFilter extends Pagination {
+  kind?: RuntimeKind;
+  /** Runtimes of one pack version. */
+  packId?: number;
+  /** Runtimes with this pack ref, whatever the version, built-ins included. */
+  packRef?: string;
+}
+
+const ENTITY = 'runtime';
+
+const table = new Table<Runtime>({
+  table: 'runtimes',
+  entity: ENTITY,
+  columns: {
+    id: 'id',
+    ref: 'ref',
+    packId: 'pack_id',
+    packRef: 'pack_ref',
+    name: 'name',
+    description: 'description',
+    kind: 'kind',
+    executionConfig: { column: 'execution_config', kind: 'json' },
+    distributions: { column: 'distributions', kind: 'json' },
+    installation: { column: 'installation', kind: 'json' },
+    createdAt: 'created_at',
+    updatedAt: 'updated_at',
+  },
+});
+
+const componentName: Check = (value, field, entity) => assertComponentName(value, entity, field);
+
+const rules: Rules = {
+  packRef: { check: is.packRef, immutable: true },
+  packId: { check: is.id, immutable: true },
+  name: { check: componentName, required: true, immutable: true },
+  description: { check: is.string(), nullable: true },
+  kind: { check: is.oneOf(RUNTIME_KINDS), required: true },
+  executionConfig: { check: is.object },
+  distributions: { check: is.object },
+  installation: { check: is.object },
+};
+
+/** PostgreSQL types of the fields sent as parameters of INSERT … SELECT. */
+const PARAM_TYPES: Partial<Record<keyof Runtime, string>> = {
+  description: 'text',
+  kind: 'text',
+  executionConfig: 'jsonb',
+  distributions: 'jsonb',
+  installation: 'jsonb',
+};
+
+/** Runtimes: built-in or pack-owned executors. Every function takes the executor first. */
+export const RuntimeRepository = {
+  /**
+   * Inserts a runtime in one statement, resolving the pack in the same
+   * INSERT … SELECT. AlreadyExistsError for a taken ref; InvalidReferenceError
+   * for a packId that does not exist or does not match packRef.
+   */
+  async create(db: Executor, input: CreateRuntimeInput): Promise<Runtime> {
+    validateInput(ENTITY, input, rules, 'create');
+    if (input.packRef === undefined && input.packId === undefined) {
+      throw new ValidationError(`${ENTITY}.packRef or ${ENTITY}.packId is required`, { entity: ENTITY, field: 'packRef' });
+    }
+    const params: unknown[] = [];
+    const p = (value: unknown, type: string): string => {
+      params.push(value);
+      return `$${params.length}::${type}`;
+    };
+    let from: string;
+    if (input.packId !== undefined) {
+      from = `packs p WHERE p.id = ${p(input.packId, 'bigint')}`;
+      if (input.packRef !== undefined) from += ` AND p.ref = ${p(input.packRef, 'text')}`;
+    } else {
+      // The active version when there is one; otherwise a built-in with no pack row.
+      from = `(SELECT ${p(input.packRef, 'text')} AS ref) s LEFT JOIN packs p ON p.ref = s.ref AND p.is_active`;
+    }
+    const packRef = input.packId !== undefined ? 'p.ref' : 's.ref';
+    const name = p(input.name, 'text');
+    const columns = ['pack_id', 'pack_ref', 'name', 'ref'];
+    const values = ['p.id', packRef, name, `${packRef} || '.' || ${name}`];
+    for (const [field, type] of Object.entries(PARAM_TYPES) as [keyof Runtime, string][]) {
+      const value = (input as unknown as Record<string, unknown>)[field];
+      if (value === undefined) continue;
+      columns.push(table.column(field));
+      values.push(p(table.toParam(field, value), type));
+    }
+    const result = await table.query(
+      db,
+      `INSERT INTO runtimes (${columns.join(', ')}) SELECT ${values.join(', ')} FROM ${from} RETURNING ${table.columns}`,
+      params,
+    );
+    if (result.rows.length === 0) {
+      const described = input.packRef === undefined ? `${input.packId}` : `${input.packId} with ref '${input.packRef}'`;
+      throw new InvalidReferenceError(`${ENTITY}.packId: no pack ${described}`, { entity: ENTITY, field: 'packId', value: input.packId });
+    }
+    return table.fromRow(result.rows[0]!);
+  },
+
+  findById: (db: Executor, id: number): Promise<Runtime | null> => table.findById(db, id),
+  getById: (db: Executor, id: number): Promise<Runtime> => table.getById(db, id),
+
+  /** The runtime with this ref (`pack.name`), or null. */
+  async findByRef(db: Executor, ref: string): Promise<Runtime | null> {
+    assertComponentRef(ref, ENTITY);
+    return table.findOne(db, 'ref = $1', [ref]);
+  },
+
+  /** The runtime with this ref; NotFoundError when there is none. */
+  async getByRef(db: Executor, ref: string): Promise<Runtime> {
+    const runtime = await RuntimeRepository.findByRef(db, ref);
+    if (!runtime) throw new NotFoundError(ENTITY, 'ref', ref);
+    return runtime;
+  },
+
+  /** Filters by kind and pack, ordered by ref, with pagination and the total. */
+  async list(db: Executor, filter: RuntimeFilter = {}): Promise<Page<Runtime>> {
+    if (filter.kind !== undefined) is.oneOf(RUNTIME_KINDS)(filter.kind, 'kind', ENTITY);
+    if (filter.packId !== undefined) assertId(filter.packId, ENTITY, 'packId');
+    if (filter.packRef !== undefined) assertPackRef(filter.packRef, ENTITY, 'packRef');
+    const where = new Where().eq('kind', filter.kind).eq('pack_id', filter.packId).eq('pack_ref', filter.packRef);
+    return table.list(db, where, filter, 'ref');
+  },
+
+  /** Partial update; pack, name and ref cannot change. */
+  async update(db: Executor, id: number, input: UpdateRuntimeInput): Promise<Runtime> {
+    assertId(id, ENTITY);
+    validateInput(ENTITY, input, rules, 'update');
+    return table.update(db, id, input);
+  },
+
+  /** Deletes the runtime; workers and actions that used it keep running with runtime_id null. */
+  delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
+};

@@ -1,0 +1,195 @@
+import { NotFoundError, ValidationError } from '../errors.js';
+import type { Executor } from '../db/pool.js';
+import type { JsonObject } from './packs.js';
+import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateInput, type Rules } from './support/validate.js';
+
+/** Where a worker runs; mirrors workers_worker_type_check. */
+export const WORKER_TYPES = ['local', 'remote', 'container'] as const;
+export type WorkerType = (typeof WORKER_TYPES)[number];
+
+/** A worker's state; mirrors workers_status_check. */
+export const WORKER_STATUSES = ['active', 'inactive', 'busy', 'error'] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+/** Statuses of a worker that can take work, when its heartbeat is recent. */
+export const LIVE_WORKER_STATUSES: readonly WorkerStatus[] = ['active', 'busy'];
+
+/** Default window for `listLive`, in seconds. */
+export const DEFAULT_LIVE_WITHIN_SECONDS = 30;
+
+/** A process that runs executions. */
+export interface Worker {
+  id: number;
+  /** Unique. */
+  name: string;
+  workerType: WorkerType;
+  /** Null when unset or when the runtime was deleted. */
+  runtimeId: number | null;
+  host: string | null;
+  port: number | null;
+  status: WorkerStatus;
+  /** Runtimes it can run, concurrency, labels. */
+  capabilities: JsonObject;
+  meta: JsonObject;
+  lastHeartbeat: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateWorkerInput {
+  name: string;
+  /** Default local. */
+  workerType?: WorkerType;
+  runtimeId?: number | null;
+  host?: string | null;
+  /** 1–65535. */
+  port?: number | null;
+  /** Default inactive. */
+  status?: WorkerStatus;
+  capabilities?: JsonObject;
+  meta?: JsonObject;
+}
+
+export type UpdateWorkerInput = Partial<CreateWorkerInput>;
+
+export interface WorkerFilter extends Pagination {
+  status?: WorkerStatus;
+  workerType?: WorkerType;
+  runtimeId?: number;
+}
+
+export interface HeartbeatInput {
+  /** The status to record; by default an inactive worker becomes active and any other keeps its status. */
+  status?: WorkerStatus;
+}
+
+export interface LiveWorkerFilter {
+  /** How recent the heartbeat must be. Default 30 seconds. */
+  withinSeconds?: number;
+}
+
+const ENTITY = 'worker';
+
+const table = new Table<Worker>({
+  table: 'workers',
+  entity: ENTITY,
+  columns: {
+    id: 'id',
+    name: 'name',
+    workerType: 'worker_type',
+    runtimeId: 'runtime_id',
+    host: 'host',
+    port: 'port',
+    status: 'status',
+    capabilities: { column: 'capabilities', kind: 'json' },
+    meta: { column: 'meta', kind: 'json' },
+    lastHeartbeat: 'last_heartbeat',
+    createdAt: 'created_at',
+    updatedAt: 'updated_at',
+  },
+});
+
+const rules: Rules = {
+  name: { check: is.string({ min: 1, max: 255 }), required: true },
+  workerType: { check: is.oneOf(WORKER_TYPES) },
+  runtimeId: { check: is.id, nullable: true },
+  host: { check: is.string({ min: 1, max: 255 }), nullable: true },
+  port: { check: is.integer(1, 65_535), nullable: true },
+  status: { check: is.oneOf(WORKER_STATUSES) },
+  capabilities: { check: is.object },
+  meta: { check: is.object },
+};
+
+const heartbeatRules: Rules = { status: { check: is.oneOf(WORKER_STATUSES) } };
+
+function assertName(name: unknown): asserts name is string {
+  is.string({ min: 1, max: 255 })(name, 'name', ENTITY);
+}
+
+/** Workers: registration, heartbeats and the live set. Every function takes the executor first. */
+export const WorkerRepository = {
+  /** Registers a worker. AlreadyExistsError for a taken name; InvalidReferenceError for a missing runtime. */
+  async create(db: Executor, input: CreateWorkerInput): Promise<Worker> {
+    validateInput(ENTITY, input, rules, 'create');
+    return table.insert(db, input);
+  },
+
+  findById: (db: Executor, id: number): Promise<Worker | null> => table.findById(db, id),
+  getById: (db: Executor, id: number): Promise<Worker> => table.getById(db, id),
+
+  /** The worker with this name, or null. */
+  async findByName(db: Executor, name: string): Promise<Worker | null> {
+    assertName(name);
+    return table.findOne(db, 'name = $1', [name]);
+  },
+
+  /** The worker with this name; NotFoundError when there is none. */
+  async getByName(db: Executor, name: string): Promise<Worker> {
+    const worker = await WorkerRepository.findByName(db, name);
+    if (!worker) throw new NotFoundError(ENTITY, 'name', name);
+    return worker;
+  },
+
+  /** Filters by status, type and runtime, ordered by name, with pagination and the total. */
+  async list(db: Executor, filter: WorkerFilter = {}): Promise<Page<Worker>> {
+    if (filter.status !== undefined) is.oneOf(WORKER_STATUSES)(filter.status, 'status', ENTITY);
+    if (filter.workerType !== undefined) is.oneOf(WORKER_TYPES)(filter.workerType, 'workerType', ENTITY);
+    if (filter.runtimeId !== undefined) assertId(filter.runtimeId, ENTITY, 'runtimeId');
+    const where = new Where().eq('status', filter.status).eq('worker_type', filter.workerType).eq('runtime_id', filter.runtimeId);
+    return table.list(db, where, filter, 'name');
+  },
+
+  /**
+   * Records a heartbeat now (the transaction's time): sets last_heartbeat and,
+   * when given, the status; an inactive worker otherwise becomes active.
+   * NotFoundError for a missing id.
+   */
+  async heartbeat(db: Executor, id: number, input: HeartbeatInput = {}): Promise<Worker> {
+    assertId(id, ENTITY);
+    validateInput(ENTITY, input, heartbeatRules, 'update');
+    const result = await table.query(
+      db,
+      `UPDATE workers
+          SET last_heartbeat = now(),
+              status = COALESCE($2::text, CASE WHEN status = 'inactive' THEN 'active' ELSE status END)
+        WHERE id = $1
+        RETURNING ${table.columns}`,
+      [id, input.status ?? null],
+    );
+    if (result.rows.length === 0) throw new NotFoundError(ENTITY, 'id', id);
+    return table.fromRow(result.rows[0]!);
+  },
+
+  /**
+   * Workers that can take work: active or busy, with a heartbeat within the
+   * last `withinSeconds` (default 30), most recent heartbeat first. Served by
+   * workers_status_heartbeat_idx.
+   */
+  async listLive(db: Executor, filter: LiveWorkerFilter = {}): Promise<Worker[]> {
+    const withinSeconds = filter.withinSeconds ?? DEFAULT_LIVE_WITHIN_SECONDS;
+    if (typeof withinSeconds !== 'number' || !Number.isFinite(withinSeconds) || withinSeconds <= 0 || withinSeconds > 31_536_000) {
+      throw new ValidationError(`${ENTITY}.withinSeconds must be a number of seconds above 0 and at most one year, got ${String(withinSeconds)}`, {
+        entity: ENTITY,
+        field: 'withinSeconds',
+        value: withinSeconds,
+      });
+    }
+    return table.findAll(
+      db,
+      `status = ANY($1::text[]) AND last_heartbeat >= now() - make_interval(secs => $2::double precision)`,
+      [LIVE_WORKER_STATUSES, withinSeconds],
+      'last_heartbeat DESC, id',
+    );
+  },
+
+  /** Partial update. AlreadyExistsError for a taken name; NotFoundError for a missing id. */
+  async update(db: Executor, id: number, input: UpdateWorkerInput): Promise<Worker> {
+    assertId(id, ENTITY);
+    validateInput(ENTITY, input, rules, 'update');
+    return table.update(db, id, input);
+  },
+
+  /** Deletes the worker; executions it ran keep their history with worker_id null. */
+  delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
+};

@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import type { Executor } from '../../src/db/pool.js';
+import { withTransaction } from '../../src/db/transaction.js';
+import { AlreadyExistsError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
+import { PackRepository } from '../../src/repositories/packs.js';
+import { TriggerRepository, generateWebhookKey } from '../../src/repositories/triggers.js';
+import { expectErrorType } from '../../src/testing/assertions.js';
+import { PackFixture } from '../../src/testing/fixtures/packs.js';
+import { TriggerFixture } from '../../src/testing/fixtures/triggers.js';
+import { uniqueName } from '../../src/testing/fixtures/unique.js';
+import { useTransactionPerTest } from '../support/db.js';
+
+// randomBytes stays real unless a test fixes its next values (to force a key collision).
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return { ...actual, randomBytes: vi.fn(actual.randomBytes) };
+});
+
+const ctx = useTransactionPerTest();
+
+/** Runs `call` against a recording executor, then EXPLAINs its one statement with sequential scans off and returns the indexes the plan uses. */
+async function indexesUsed(db: Executor, call: (db: Executor) => Promise<unknown>): Promise<string[]> {
+  const statements: { text: string; values: unknown[] }[] = [];
+  const recorder = {
+    query: (text: string, values: unknown[] = []) => {
+      statements.push({ text, values });
+      return db.query(text, values);
+    },
+  } as Executor;
+  await call(recorder);
+  expect(statements).toHaveLength(1);
+  await db.query('SET LOCAL enable_seqscan = off');
+  const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${statements[0]!.text}`, statements[0]!.values);
+  const names: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'Index Name' && typeof value === 'string') names.push(value);
+        else walk(value);
+      }
+    }
+  };
+  walk(rows[0]!['QUERY PLAN']);
+  return names;
+}
+
+describe('TriggerRepository.create', () => {
+  it('stores every field for a pack version and derives the ref', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    const trigger = await TriggerRepository.create(ctx.db, {
+      packId: pack.id,
+      name: 'push',
+      label: 'Push',
+      description: 'A push to a repository',
+      enabled: false,
+      paramSchema: { type: 'object', properties: { repo: { type: 'string' } } },
+      payloadSchema: { type: 'object', properties: { commits: { type: 'array' } } },
+    });
+    expect(trigger).toMatchObject({
+      ref: `${pack.ref}.push`,
+      packId: pack.id,
+      packRef: pack.ref,
+      name: 'push',
+      label: 'Push',
+      description: 'A push to a repository',
+      enabled: false,
+      paramSchema: { type: 'object', properties: { repo: { type: 'string' } } },
+      payloadSchema: { type: 'object', properties: { commits: { type: 'array' } } },
+      webhookEnabled: false,
+      webhookKey: null,
+    });
+    expect(trigger.createdAt).toBeInstanceOf(Date);
+    expect(await TriggerRepository.getById(ctx.db, trigger.id)).toEqual(trigger);
+  });
+
+  it('fills defaults for the optional fields', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    const trigger = await TriggerRepository.create(ctx.db, { packId: pack.id, name: 'tick' });
+    expect(trigger).toMatchObject({ label: null, description: null, enabled: true, paramSchema: {}, payloadSchema: {}, webhookEnabled: false });
+  });
+
+  it('resolves packRef to the active version, or makes a built-in when there is none', async () => {
+    const ref = uniqueName('trpack');
+    await new PackFixture(ref).withVersion('1.0.0').inactive().create(ctx.db);
+    const active = await new PackFixture(ref).withVersion('1.1.0').create(ctx.db);
+    expect(await TriggerRepository.create(ctx.db, { packRef: ref, name: 'issue' })).toMatchObject({ packId: active.id, ref: `${ref}.issue` });
+
+    const core = uniqueName('core');
+    expect(await TriggerRepository.create(ctx.db, { packRef: core, name: 'timer' })).toMatchObject({ packId: null, packRef: core, ref: `${core}.timer` });
+  });
+
+  it('refuses a missing packId, or one whose ref differs from packRef, with InvalidReferenceError', async () => {
+    const missing = await expectErrorType(TriggerRepository.create(ctx.db, { packId: 999_999_999, name: 'x' }), InvalidReferenceError);
+    expect(missing).toMatchObject({ entity: 'trigger', field: 'packId', value: 999_999_999 });
+    const pack = await new PackFixture().create(ctx.db);
+    await expectErrorType(TriggerRepository.create(ctx.db, { packId: pack.id, packRef: uniqueName('other'), name: 'x' }), InvalidReferenceError);
+    expect(await TriggerRepository.create(ctx.db, { packId: pack.id, packRef: pack.ref, name: 'x' })).toMatchObject({ ref: `${pack.ref}.x` });
+  });
+
+  it.each([
+    [{ packRef: undefined }, 'packRef'],
+    [{ packRef: 'core.timer' }, 'packRef'],
+    [{ name: 'Timer' }, 'name'],
+    [{ name: 'a.b' }, 'name'],
+    [{ enabled: 'yes' }, 'enabled'],
+    [{ payloadSchema: null }, 'payloadSchema'],
+    [{ webhookKey: 'chosen-by-caller-123' }, 'webhookKey'],
+    [{ ref: 'core.timer' }, 'ref'],
+  ])('refuses %j before any SQL runs', async (override, field) => {
+    const input = { packRef: 'core', name: 'ok', ...override };
+    const error = await expectErrorType(TriggerRepository.create(ctx.db, input as never), ValidationError);
+    expect(error).toMatchObject({ entity: 'trigger', field });
+  });
+
+  it('rejects a taken ref with AlreadyExistsError', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    const first = await new TriggerFixture('dup').forPack(pack).create(ctx.db);
+    const error = await expectErrorType(withTransaction(ctx.db, (tx) => new TriggerFixture('dup').forPack(pack).create(tx)), AlreadyExistsError);
+    expect(error).toMatchObject({ entity: 'trigger', field: 'ref', value: first.ref });
+    expect(await TriggerRepository.getByRef(ctx.db, first.ref)).toEqual(first);
+  });
+});
+
+describe('trigger lookups', () => {
+  it('finds by id and ref; null when absent; NotFoundError from the get variants', async () => {
+    const trigger = await new TriggerFixture().create(ctx.db);
+    expect(await TriggerRepository.findById(ctx.db, trigger.id)).toEqual(trigger);
+    expect(await TriggerRepository.findByRef(ctx.db, trigger.ref)).toEqual(trigger);
+    expect(await TriggerRepository.getByRef(ctx.db, trigger.ref)).toEqual(trigger);
+    const absent = `${uniqueName('absent')}.trigger`;
+    expect(await TriggerRepository.findByRef(ctx.db, absent)).toBeNull();
+    expect(await TriggerRepository.findById(ctx.db, 999_999_999)).toBeNull();
+    expect(await expectErrorType(TriggerRepository.getByRef(ctx.db, absent), NotFoundError)).toMatchObject({ entity: 'trigger', field: 'ref', value: absent });
+    expect(await expectErrorType(TriggerRepository.getById(ctx.db, 999_999_999), NotFoundError)).toMatchObject({ field: 'id' });
+  });
+
+  it('refuses malformed refs and ids before any SQL', async () => {
+    await expectErrorType(TriggerRepository.findByRef(ctx.db, 'core'), ValidationError);
+    await expectErrorType(TriggerRepository.findByRef(ctx.db, 'core.a.b'), ValidationError);
+    await expectErrorType(TriggerRepository.findById(ctx.db, 1.5), ValidationError);
+  });
+});
+
+describe('TriggerRepository.list', () => {
+  it('filters by pack and enabled, paginates by ref and reports the total', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    for (const name of ['c', 'a', 'b']) await new TriggerFixture(name).forPack(pack).create(ctx.db);
+    await new TriggerFixture('z').forPack(pack).disabled().create(ctx.db);
+    await new TriggerFixture().create(ctx.db);
+
+    const page = await TriggerRepository.list(ctx.db, { packId: pack.id, enabled: true, limit: 2 });
+    expect(page).toMatchObject({ total: 3, limit: 2 });
+    expect(page.items.map((t) => t.name)).toEqual(['a', 'b']);
+    expect((await TriggerRepository.list(ctx.db, { packId: pack.id, enabled: true, limit: 2, offset: 2 })).items.map((t) => t.name)).toEqual(['c']);
+    expect((await TriggerRepository.list(ctx.db, { packId: pack.id, enabled: false })).items.map((t) => t.name)).toEqual(['z']);
+    expect((await TriggerRepository.list(ctx.db, { packId: pack.id })).total).toBe(4);
+    expect((await TriggerRepository.list(ctx.db, { packRef: pack.ref })).total).toBe(4);
+  });
+
+  it('lists built-ins by their pack ref', async () => {
+    const core = uniqueName('core');
+    const timer = await new TriggerFixture('timer').builtIn(core).create(ctx.db);
+    expect((await TriggerRepository.list(ctx.db, { packRef: core })).items).toEqual([timer]);
+  });
+
+  it('refuses invalid filter values before any SQL', async () => {
+    await expectErrorType(TriggerRepository.list(ctx.db, { packRef: 'a.b' }), ValidationError);
+    await expectErrorType(TriggerRepository.list(ctx.db, { packId: 0 }), ValidationError);
+    await expectErrorType(TriggerRepository.list(ctx.db, { enabled: 'true' as never }), ValidationError);
+    await expectErrorType(TriggerRepository.list(ctx.db, { limit: 1001 }), ValidationError);
+  });
+
+  it.each([
+    [{ packId: 1 }, 'triggers_pack_id_idx'],
+    [{ packRef: 'core' }, 'triggers_pack_ref_idx'],
+    [{ enabled: true }, 'triggers_enabled_idx'],
+    [{ enabled: false }, 'triggers_disabled_idx'],
+  ])('serves the filter %j with an index', async (filter, index) => {
+    expect(await indexesUsed(ctx.db, (db) => TriggerRepository.list(db, filter as never))).toContain(index);
+  });
+});
+
+describe('trigger webhooks', () => {
+  it('enableWebhook sets a random base64url key of at least 24 bytes; calling it again rotates the key', async () => {
+    const trigger = await new TriggerFixture().create(ctx.db);
+    const enabled = await TriggerRepository.enableWebhook(ctx.db, trigger.id);
+    expect(enabled.webhookEnabled).toBe(true);
+    expect(enabled.webhookKey).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(Buffer.from(enabled.webhookKey!, 'base64url').length).toBeGreaterThanOrEqual(24);
+    const rotated = await TriggerRepository.enableWebhook(ctx.db, trigger.id);
+    expect(rotated.webhookKey).not.toBe(enabled.webhookKey);
+    expect(await TriggerRepository.findByWebhookKey(ctx.db, enabled.webhookKey!)).toBeNull();
+    expect(await TriggerRepository.findByWebhookKey(ctx.db, rotated.webhookKey!)).toEqual(rotated);
+  });
+
+  it('generates distinct keys', () => {
+    const keys = new Set(Array.from({ length: 100 }, () => generateWebhookKey()));
+    expect(keys.size).toBe(100);
+  });
+
+  it('disableWebhook clears the key so it no longer finds the trigger', async () => {
+    const trigger = await new TriggerFixture().withWebhook().create(ctx.db);
+    const key = trigger.webhookKey!;
+    expect((await TriggerRepository.findByWebhookKey(ctx.db, key))?.id).toBe(trigger.id);
+    const disabled = await TriggerRepository.disableWebhook(ctx.db, trigger.id);
+    expect(disabled).toMatchObject({ webhookEnabled: false, webhookKey: null });
+    expect(await TriggerRepository.findByWebhookKey(ctx.db, key)).toBeNull();
+  });
+
+  it('findByWebhookKey returns null for unknown or malformed keys and refuses a non-string', async () => {
+    expect(await TriggerRepository.findByWebhookKey(ctx.db, generateWebhookKey())).toBeNull();
+    expect(await TriggerRepository.findByWebhookKey(ctx.db, '')).toBeNull();
+    expect(await TriggerRepository.findByWebhookKey(ctx.db, "' OR 1=1 --")).toBeNull();
+    await expectErrorType(TriggerRepository.findByWebhookKey(ctx.db, 42 as never), ValidationError);
+  });
+
+  it('findByWebhookKey is served by the unique key index', async () => {
+    expect(await indexesUsed(ctx.db, (db) => TriggerRepository.findByWebhookKey(db, generateWebhookKey()))).toContain('triggers_webhook_key_key');
+  });
+
+  it('a colliding key is AlreadyExistsError that does not reveal the key', async () => {
+    const first = await new TriggerFixture().create(ctx.db);
+    const second = await new TriggerFixture().create(ctx.db);
+    const fixed = Buffer.alloc(32, 7);
+    vi.mocked(randomBytes).mockReturnValueOnce(fixed as never).mockReturnValueOnce(fixed as never);
+    const key = (await TriggerRepository.enableWebhook(ctx.db, first.id)).webhookKey!;
+    expect(key).toBe(fixed.toString('base64url'));
+    const error = await expectErrorType(withTransaction(ctx.db, (tx) => TriggerRepository.enableWebhook(tx, second.id)), AlreadyExistsError);
+    expect(error).toMatchObject({ entity: 'trigger', field: 'webhookKey', value: undefined });
+    expect(JSON.stringify(error)).not.toContain(key);
+    expect(error.message).not.toContain(key);
+    expect(error.cause).toBeUndefined();
+    expect((await TriggerRepository.getById(ctx.db, second.id)).webhookKey).toBeNull();
+  });
+
+  it('webhook calls refuse a malformed id and report a missing one', async () => {
+    await expectErrorType(TriggerRepository.enableWebhook(ctx.db, 0), ValidationError);
+    await expectErrorType(TriggerRepository.disableWebhook(ctx.db, -1), ValidationError);
+    await expectErrorType(TriggerRepository.enableWebhook(ctx.db, 999_999_999), NotFoundError);
+    await expectErrorType(TriggerRepository.disableWebhook(ctx.db, 999_999_999), NotFoundError);
+  });
+});
+
+describe('TriggerRepository.update and delete', () => {
+  it('touches only the fields given, clears with null, and moves updated_at', async () => {
+    const trigger = await new TriggerFixture().withPayloadSchema({ type: 'object' }).withWebhook().create(ctx.db);
+    const updated = await TriggerRepository.update(ctx.db, trigger.id, { enabled: false, label: null });
+    expect(updated).toMatchObject({ enabled: false, label: null, description: trigger.description, payloadSchema: { type: 'object' }, webhookKey: trigger.webhookKey });
+    expect(updated.updatedAt.getTime()).toBeGreaterThan(trigger.updatedAt.getTime());
+  });
+
+  it('refuses identity and webhook fields; a missing id is NotFoundError', async () => {
+    const trigger = await new TriggerFixture().create(ctx.db);
+    for (const patch of [{ name: 'x' }, { packId: 1 }, { packRef: 'x' }, { webhookKey: 'k'.repeat(40) }, { webhookEnabled: true }, { enabled: 1 }]) {
+      await expectErrorType(TriggerRepository.update(ctx.db, trigger.id, patch as never), ValidationError);
+    }
+    await expectErrorType(TriggerRepository.update(ctx.db, 999_999_999, { label: 'x' }), NotFoundError);
+    expect(await TriggerRepository.getById(ctx.db, trigger.id)).toEqual(trigger);
+  });
+
+  it('delete returns whether a row went', async () => {
+    const trigger = await new TriggerFixture().create(ctx.db);
+    expect(await TriggerRepository.delete(ctx.db, trigger.id)).toBe(true);
+    expect(await TriggerRepository.delete(ctx.db, trigger.id)).toBe(false);
+    expect(await TriggerRepository.findById(ctx.db, trigger.id)).toBeNull();
+  });
+
+  it('deleting a pack removes its triggers and leaves built-ins alone', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    const owned = await new TriggerFixture().forPack(pack).create(ctx.db);
+    const builtIn = await new TriggerFixture().builtIn().create(ctx.db);
+    await PackRepository.delete(ctx.db, pack.id);
+    expect(await TriggerRepository.findById(ctx.db, owned.id)).toBeNull();
+    expect(await TriggerRepository.findById(ctx.db, builtIn.id)).toEqual(builtIn);
+  });
+});
+
+describe('trigger fixture', () => {
+  it('creates a pack for the trigger when none is given', async () => {
+    const trigger = await new TriggerFixture('fx').disabled().create(ctx.db);
+    const pack = await PackRepository.getById(ctx.db, trigger.packId!);
+    expect(trigger).toMatchObject({ name: 'fx', enabled: false, ref: `${pack.ref}.fx`, webhookKey: null });
+    expect(new TriggerFixture('b').build()).toEqual({ name: 'b', label: 'Trigger b', description: 'Fixture trigger b' });
+  });
+});
