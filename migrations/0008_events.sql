@@ -8,9 +8,13 @@ CREATE TABLE events (
   source TEXT,
   trace_id TEXT,
   created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  CONSTRAINT events_trigger_ref_check CHECK (trigger_ref ~ '^[a-z][a-z0-9_-]*\.[a-z0-9_][a-z0-9_-]*$')
+  CONSTRAINT events_trigger_ref_check CHECK (trigger_ref ~ '^[a-z][a-z0-9_-]*\.[a-z0-9_][a-z0-9_-]*$'),
+  CONSTRAINT events_payload_check CHECK (jsonb_typeof(payload) = 'object')
 );
 
 CREATE INDEX events_trigger_ref_created_at_idx ON events (trigger_ref, created_at DESC);
 CREATE INDEX events_created_at_idx ON events (created_at DESC);
 CREATE INDEX events_trigger_id_idx ON events (trigger_id);
+-- List filters: events from one sensor or webhook, newest first; one trace.
+CREATE INDEX events_source_created_at_idx ON events (source, created_at DESC);
+CREATE INDEX events_trace_id_idx ON events (trace_id) WHERE trace_id IS NOT NULL;

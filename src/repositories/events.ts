@@ -1,0 +1,203 @@
+import { AttuneError, InvalidReferenceError, ValidationError } from '../errors.js';
+import type { Executor } from '../db/pool.js';
+import { assertComponentRef } from '../refs.js';
+import type { JsonObject } from './packs.js';
+import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateInput, type Rules } from './support/validate.js';
+
+/** One firing of a trigger. Append-only: events are never updated. */
+export interface Event {
+  id: number;
+  /** Null when no trigger row had the ref, or once the trigger is deleted; `triggerRef` is kept. */
+  triggerId: number | null;
+  triggerRef: string;
+  payload: JsonObject;
+  /** The sensor or webhook that fired it. */
+  source: string | null;
+  traceId: string | null;
+  createdAt: Date;
+}
+
+/**
+ * A new event. Give the trigger as `triggerRef` (stored even when no trigger
+ * has that ref: recorded history keeps the ref with a null id) or
+ * `triggerId` (must exist).
+ */
+export interface CreateEventInput {
+  triggerRef?: string;
+  triggerId?: number;
+  /** Default {}. */
+  payload?: JsonObject;
+  source?: string | null;
+  traceId?: string | null;
+  /** Default now(); set it when importing recorded events. */
+  createdAt?: Date;
+}
+
+export interface EventFilter extends Pagination {
+  triggerRef?: string;
+  triggerId?: number;
+  source?: string;
+  traceId?: string;
+  /** created_at ≥ since. */
+  since?: Date;
+  /** created_at < until. */
+  until?: Date;
+}
+
+/** The most events one `createMany` call takes. */
+export const MAX_EVENT_BATCH = 10_000;
+
+const ENTITY = 'event';
+
+const table = new Table<Event>({
+  table: 'events',
+  entity: ENTITY,
+  columns: {
+    id: 'id',
+    triggerId: 'trigger_id',
+    triggerRef: 'trigger_ref',
+    payload: { column: 'payload', kind: 'json' },
+    source: 'source',
+    traceId: 'trace_id',
+    createdAt: 'created_at',
+  },
+});
+
+const fieldRules: Rules = {
+  triggerRef: { check: is.componentRef },
+  triggerId: { check: is.id },
+  payload: { check: is.object },
+  source: { check: is.string({ min: 1, max: 255 }), nullable: true },
+  traceId: { check: is.string({ min: 1, max: 255 }), nullable: true },
+  createdAt: { check: is.timestamp },
+};
+
+function validateEvent(input: CreateEventInput): void {
+  validateInput(ENTITY, input, fieldRules, 'create');
+  if (input.triggerRef !== undefined && input.triggerId !== undefined) {
+    throw new ValidationError(`${ENTITY}: give triggerRef or triggerId, not both`, { entity: ENTITY, field: 'triggerId' });
+  }
+  if (input.triggerRef === undefined && input.triggerId === undefined) {
+    throw new ValidationError(`${ENTITY}.triggerRef (or triggerId) is required`, { entity: ENTITY, field: 'triggerRef' });
+  }
+}
+
+/**
+ * Inserts `inputs` in one statement and returns the rows in input order.
+ * Ids are drawn from the identity sequence up front, so each returned row is
+ * matched to its input by id rather than by trusting RETURNING's order.
+ */
+async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<Event[]> {
+  const refs: (string | null)[] = [];
+  const triggerIds: (number | null)[] = [];
+  const payloads: string[] = [];
+  const sources: (string | null)[] = [];
+  const traceIds: (string | null)[] = [];
+  const createdAts: (Date | null)[] = [];
+  for (const input of inputs) {
+    refs.push(input.triggerRef ?? null);
+    triggerIds.push(input.triggerId ?? null);
+    payloads.push(JSON.stringify(input.payload ?? {}));
+    sources.push(input.source ?? null);
+    traceIds.push(input.traceId ?? null);
+    createdAts.push(input.createdAt ?? null);
+  }
+  const result = await table.query(
+    db,
+    `WITH input AS MATERIALIZED (
+            SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, i.*
+              FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[])
+                   WITH ORDINALITY AS i(trigger_ref, trigger_id, payload, source, trace_id, created_at, ord)),
+          resolved AS MATERIALIZED (
+            SELECT i.id, i.ord, coalesce(by_id.id, by_ref.id) AS trigger_id, coalesce(by_id.ref, i.trigger_ref) AS trigger_ref,
+                   i.payload, i.source, i.trace_id, coalesce(i.created_at, now()) AS created_at,
+                   (i.trigger_id IS NOT NULL AND by_id.id IS NULL) AS missing, i.trigger_id AS given_trigger_id
+              FROM input i
+              LEFT JOIN triggers by_id ON by_id.id = i.trigger_id
+              LEFT JOIN triggers by_ref ON by_ref.ref = i.trigger_ref),
+          ins AS (
+            INSERT INTO events (id, trigger_id, trigger_ref, payload, source, trace_id, created_at) OVERRIDING SYSTEM VALUE
+            SELECT id, trigger_id, trigger_ref, payload, source, trace_id, created_at FROM resolved
+             WHERE NOT EXISTS (SELECT 1 FROM resolved WHERE missing)
+            RETURNING ${table.columns})
+     SELECT ins.*, r.ord, r.missing, r.given_trigger_id FROM resolved r LEFT JOIN ins ON ins.id = r.id ORDER BY r.ord`,
+    [refs, triggerIds, payloads, sources, traceIds, createdAts],
+  );
+  const missing = result.rows.find((row) => row.missing);
+  if (missing) {
+    const at = inputs.length > 1 ? `events[${Number(missing.ord) - 1}]: ` : '';
+    throw new InvalidReferenceError(`${at}${ENTITY}.triggerId ${missing.given_trigger_id} does not name an existing trigger`, {
+      entity: ENTITY,
+      field: 'triggerId',
+      value: missing.given_trigger_id,
+    });
+  }
+  return result.rows.map(table.fromRow);
+}
+
+function assertDate(value: unknown, field: string): void {
+  is.timestamp(value, field, ENTITY);
+}
+
+/** Events: append-only records of trigger firings. Every function takes the executor first. */
+export const EventRepository = {
+  /** Records one event; the trigger id is resolved from the ref in the same statement (null when no trigger has it). */
+  async create(db: Executor, input: CreateEventInput): Promise<Event> {
+    validateEvent(input);
+    const [event] = await insertEvents(db, [input]);
+    return event!;
+  },
+
+  /**
+   * Records many events in one round trip and returns them in input order.
+   * Every input is validated first; one invalid input (or a `triggerId` that
+   * names no trigger) inserts nothing. At most MAX_EVENT_BATCH per call.
+   */
+  async createMany(db: Executor, inputs: CreateEventInput[]): Promise<Event[]> {
+    if (!Array.isArray(inputs)) throw new ValidationError(`${ENTITY} createMany takes an array of inputs`, { entity: ENTITY });
+    if (inputs.length > MAX_EVENT_BATCH) {
+      throw new ValidationError(`${ENTITY} createMany takes at most ${MAX_EVENT_BATCH} events per call, got ${inputs.length}; split the batch`, {
+        entity: ENTITY,
+        value: inputs.length,
+      });
+    }
+    if (inputs.length === 0) return [];
+    inputs.forEach((input, index) => {
+      try {
+        validateEvent(input);
+      } catch (error) {
+        if (!(error instanceof AttuneError)) throw error;
+        throw new ValidationError(`events[${index}]: ${error.message}`, { entity: ENTITY, field: error.field, value: error.value, cause: error });
+      }
+    });
+    return insertEvents(db, inputs);
+  },
+
+  findById: (db: Executor, id: number): Promise<Event | null> => table.findById(db, id),
+  getById: (db: Executor, id: number): Promise<Event> => table.getById(db, id),
+
+  /** Filters and pagination, newest first (created_at DESC, id DESC). */
+  async list(db: Executor, filter: EventFilter = {}): Promise<Page<Event>> {
+    if (filter.triggerRef !== undefined) assertComponentRef(filter.triggerRef, ENTITY, 'triggerRef');
+    if (filter.triggerId !== undefined) assertId(filter.triggerId, ENTITY, 'triggerId');
+    if (filter.source !== undefined) is.string({ max: 255 })(filter.source, 'source', ENTITY);
+    if (filter.traceId !== undefined) is.string({ max: 255 })(filter.traceId, 'traceId', ENTITY);
+    if (filter.since !== undefined) assertDate(filter.since, 'since');
+    if (filter.until !== undefined) assertDate(filter.until, 'until');
+    const where = new Where().eq('trigger_ref', filter.triggerRef).eq('trigger_id', filter.triggerId).eq('source', filter.source).eq('trace_id', filter.traceId);
+    if (filter.since !== undefined) where.add((p) => `created_at >= ${p(filter.since)}`);
+    if (filter.until !== undefined) where.add((p) => `created_at < ${p(filter.until)}`);
+    return table.list(db, where, filter, 'created_at DESC, id DESC');
+  },
+
+  /** Deletes one event; enforcements that point at it keep their copy with a null event id. */
+  delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
+
+  /** Retention: deletes events created before `date` and returns how many went. */
+  async deleteOlderThan(db: Executor, date: Date): Promise<number> {
+    assertDate(date, 'date');
+    const result = await table.query(db, 'DELETE FROM events WHERE created_at < $1', [date]);
+    return result.rowCount ?? 0;
+  },
+};
