@@ -31,6 +31,8 @@ CREATE TABLE executions (
 );
 
 CREATE INDEX executions_status_created_at_idx ON executions (status, created_at);
+-- The default listing (newest first, read backwards) and the since / until filters.
+CREATE INDEX executions_created_at_idx ON executions (created_at, id);
 CREATE INDEX executions_action_ref_created_at_idx ON executions (action_ref, created_at DESC);
 CREATE INDEX executions_parent_id_idx ON executions (parent_id);
 CREATE INDEX executions_enforcement_id_idx ON executions (enforcement_id);

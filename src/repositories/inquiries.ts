@@ -1,0 +1,224 @@
+import { IllegalStateChangeError, NotFoundError, ValidationError } from '../errors.js';
+import type { Executor } from '../db/pool.js';
+import type { JsonObject } from './packs.js';
+import { assertId, Table, Where, type Page, type Pagination } from './support/table.js';
+import { is, validateInput, type Rules } from './support/validate.js';
+
+/** Mirrors inquiries_status_check. */
+export const INQUIRY_STATUSES = ['pending', 'responded', 'timeout', 'canceled'] as const;
+export type InquiryStatus = (typeof INQUIRY_STATUSES)[number];
+
+/** A response is kept in the row up to this size (as JSON text). */
+export const MAX_INQUIRY_RESPONSE_BYTES = 64 * 1024;
+
+/** A question to a person that an execution waits on. */
+export interface Inquiry {
+  id: number;
+  executionId: number;
+  prompt: string;
+  /** JSON schema the response should follow (checked by the service that asks). */
+  responseSchema: JsonObject;
+  /** Null when anyone may answer, or the identity was deleted. */
+  assignedTo: number | null;
+  status: InquiryStatus;
+  response: JsonObject | null;
+  respondedBy: number | null;
+  /** Null: waits for ever. */
+  timeoutAt: Date | null;
+  respondedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateInquiryInput {
+  executionId: number;
+  prompt: string;
+  responseSchema?: JsonObject;
+  assignedTo?: number | null;
+  timeoutAt?: Date | null;
+}
+
+/** Reassign or change the deadline; the question itself is fixed. */
+export type UpdateInquiryInput = Partial<Pick<CreateInquiryInput, 'assignedTo' | 'timeoutAt'>>;
+
+export interface RespondInput {
+  /** A JSON object. */
+  response: JsonObject;
+  respondedBy?: number | null;
+}
+
+export interface InquiryFilter extends Pagination {
+  status?: InquiryStatus | InquiryStatus[];
+  executionId?: number;
+  assignedTo?: number;
+}
+
+const ENTITY = 'inquiry';
+
+const table = new Table<Inquiry>({
+  table: 'inquiries',
+  entity: ENTITY,
+  columns: {
+    id: 'id',
+    executionId: 'execution_id',
+    prompt: 'prompt',
+    responseSchema: { column: 'response_schema', kind: 'json' },
+    assignedTo: 'assigned_to',
+    status: 'status',
+    response: { column: 'response', kind: 'json' },
+    respondedBy: 'responded_by',
+    timeoutAt: 'timeout_at',
+    respondedAt: 'responded_at',
+    createdAt: 'created_at',
+    updatedAt: 'updated_at',
+  },
+});
+
+const rules: Rules = {
+  executionId: { check: is.id, required: true, immutable: true },
+  prompt: { check: is.string({ min: 1, max: 10_000 }), required: true, immutable: true },
+  responseSchema: { check: is.object, immutable: true },
+  assignedTo: { check: is.id, nullable: true },
+  timeoutAt: { check: is.timestamp, nullable: true },
+};
+
+const respondRules: Rules = {
+  response: {
+    required: true,
+    check: (value, field, entity) => {
+      is.object(value, field, entity);
+      const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+      if (bytes > MAX_INQUIRY_RESPONSE_BYTES) {
+        throw new ValidationError(`${entity}.${field} is ${bytes} bytes of JSON; at most ${MAX_INQUIRY_RESPONSE_BYTES} are allowed`, { entity, field });
+      }
+    },
+  },
+  respondedBy: { check: is.id, nullable: true },
+};
+
+function statusList(status: InquiryStatus | InquiryStatus[]): InquiryStatus[] {
+  const statuses = Array.isArray(status) ? status : [status];
+  if (statuses.length === 0) throw new ValidationError(`${ENTITY}.status filter needs at least one status`, { entity: ENTITY, field: 'status' });
+  statuses.forEach((value) => is.oneOf(INQUIRY_STATUSES)(value, 'status', ENTITY));
+  return statuses;
+}
+
+/** Why a pending-only change was refused: NotFoundError, or IllegalStateChangeError from the current status. */
+async function refusal(db: Executor, id: number, to: InquiryStatus): Promise<Error> {
+  const result = await table.query<{ status: InquiryStatus; expired: boolean; timeout_at: Date | null }>(
+    db,
+    'SELECT status, timeout_at, timeout_at <= clock_timestamp() AS expired FROM inquiries WHERE id = $1',
+    [id],
+  );
+  const row = result.rows[0];
+  if (!row) return new NotFoundError(ENTITY, 'id', id);
+  if (row.status === 'pending' && row.expired) {
+    // Past its deadline but not swept yet: it is timed out all the same.
+    const error = new IllegalStateChangeError(ENTITY, 'timeout', to, { value: id });
+    error.message = `${ENTITY} ${id} timed out at ${row.timeout_at!.toISOString()} and can no longer change to ${to}`;
+    return error;
+  }
+  const error = new IllegalStateChangeError(ENTITY, row.status, to, { value: id });
+  error.message = `${ENTITY} ${id} cannot change from ${row.status} to ${to}: only a pending inquiry can`;
+  return error;
+}
+
+/** Inquiries: ask, answer once, time out, cancel. Every function takes the executor first. */
+export const InquiryRepository = {
+  /** Inserts a pending inquiry. InvalidReferenceError for a missing execution or identity. */
+  async create(db: Executor, input: CreateInquiryInput): Promise<Inquiry> {
+    validateInput(ENTITY, input, rules, 'create');
+    return table.insert(db, input);
+  },
+
+  findById: (db: Executor, id: number): Promise<Inquiry | null> => table.findById(db, id),
+  getById: (db: Executor, id: number): Promise<Inquiry> => table.getById(db, id),
+
+  /** Filters and pagination, newest first. */
+  async list(db: Executor, filter: InquiryFilter = {}): Promise<Page<Inquiry>> {
+    const where = new Where();
+    if (filter.status !== undefined) {
+      const statuses = statusList(filter.status);
+      where.add((p) => `status = ANY(${p(statuses)}::text[])`);
+    }
+    if (filter.executionId !== undefined) assertId(filter.executionId, ENTITY, 'executionId');
+    if (filter.assignedTo !== undefined) assertId(filter.assignedTo, ENTITY, 'assignedTo');
+    where.eq('execution_id', filter.executionId).eq('assigned_to', filter.assignedTo);
+    return table.list(db, where, filter, 'created_at DESC, id DESC');
+  },
+
+  /**
+   * Pending inquiries (optionally those assigned to one identity), the
+   * nearest deadline first and those without one last. Includes any whose
+   * deadline passed but that `timeOutExpired` has not swept yet.
+   */
+  async listPending(db: Executor, filter: Pagination & { assignedTo?: number } = {}): Promise<Page<Inquiry>> {
+    if (filter.assignedTo !== undefined) assertId(filter.assignedTo, ENTITY, 'assignedTo');
+    const where = new Where().add(() => "status = 'pending'").eq('assigned_to', filter.assignedTo);
+    return table.list(db, where, filter, 'timeout_at NULLS LAST, id');
+  },
+
+  /**
+   * Records the answer, exactly once: one statement that only matches a
+   * pending inquiry whose deadline has not passed. A second answer, an
+   * answer after the deadline (swept or not) or to a canceled inquiry is
+   * IllegalStateChangeError; a missing id is NotFoundError.
+   */
+  async respond(db: Executor, id: number, input: RespondInput): Promise<Inquiry> {
+    assertId(id, ENTITY);
+    validateInput(ENTITY, input, respondRules, 'create');
+    const result = await table.query(
+      db,
+      `UPDATE inquiries SET status = 'responded', response = $2::jsonb, responded_by = $3, responded_at = clock_timestamp()
+        WHERE id = $1 AND status = 'pending' AND (timeout_at IS NULL OR timeout_at > clock_timestamp())
+       RETURNING ${table.columns}`,
+      [id, JSON.stringify(input.response), input.respondedBy ?? null],
+    );
+    if (result.rows.length > 0) return table.fromRow(result.rows[0]!);
+    throw await refusal(db, id, 'responded');
+  },
+
+  /**
+   * Marks pending inquiries whose deadline passed (by `now`, default the
+   * database clock) as timeout and returns them. Rows another transaction
+   * is changing are skipped, so sweepers never block each other.
+   */
+  async timeOutExpired(db: Executor, now?: Date): Promise<Inquiry[]> {
+    if (now !== undefined) is.timestamp(now, 'now', ENTITY);
+    const result = await table.query(
+      db,
+      `WITH expired AS MATERIALIZED (
+         SELECT id FROM inquiries
+          WHERE status = 'pending' AND timeout_at <= COALESCE($1::timestamptz, clock_timestamp())
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE inquiries SET status = 'timeout' WHERE id IN (SELECT id FROM expired)
+       RETURNING ${table.columns}`,
+      [now ?? null],
+    );
+    return result.rows.map(table.fromRow).sort((a, b) => a.id - b.id);
+  },
+
+  /**
+   * Cancels a pending inquiry (its execution was canceled), even one past its
+   * deadline that the sweep has not reached. IllegalStateChangeError otherwise.
+   */
+  async cancel(db: Executor, id: number): Promise<Inquiry> {
+    assertId(id, ENTITY);
+    const result = await table.query(db, `UPDATE inquiries SET status = 'canceled' WHERE id = $1 AND status = 'pending' RETURNING ${table.columns}`, [id]);
+    if (result.rows.length > 0) return table.fromRow(result.rows[0]!);
+    throw await refusal(db, id, 'canceled');
+  },
+
+  /** Reassigns the inquiry or moves its deadline. */
+  async update(db: Executor, id: number, input: UpdateInquiryInput): Promise<Inquiry> {
+    if (input !== null && typeof input === 'object' && ('status' in input || 'response' in input)) {
+      throw new ValidationError(`${ENTITY} status and response change only through respond, cancel and timeOutExpired`, { entity: ENTITY, field: 'status' });
+    }
+    validateInput(ENTITY, input, rules, 'update');
+    return table.update(db, id, input);
+  },
+
+  /** Deletes the inquiry. */
+  delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
+};

@@ -1,0 +1,572 @@
+import { describe, expect, it } from 'vitest';
+import { withTransaction } from '../../src/db/transaction.js';
+import { IllegalStateChangeError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
+import { ActionRepository } from '../../src/repositories/actions.js';
+import {
+  DEFAULT_LEASE_SECONDS,
+  EXECUTION_STATUSES,
+  EXECUTION_TRANSITIONS,
+  ExecutionRepository,
+  FINAL_EXECUTION_STATUSES,
+  LEASED_EXECUTION_STATUSES,
+  MAX_EXECUTION_ERROR_LENGTH,
+  MAX_EXECUTION_JSON_BYTES,
+  canTransition,
+  type Execution,
+  type ExecutionStatus,
+} from '../../src/repositories/executions.js';
+import { IdentityRepository } from '../../src/repositories/identities.js';
+import { InquiryRepository } from '../../src/repositories/inquiries.js';
+import { WorkerRepository } from '../../src/repositories/workers.js';
+import { expectErrorType } from '../../src/testing/assertions.js';
+import { ActionFixture } from '../../src/testing/fixtures/actions.js';
+import { EnforcementFixture } from '../../src/testing/fixtures/enforcements.js';
+import { ExecutionFixture } from '../../src/testing/fixtures/executions.js';
+import { IdentityFixture } from '../../src/testing/fixtures/identities.js';
+import { InquiryFixture } from '../../src/testing/fixtures/inquiries.js';
+import { PackFixture } from '../../src/testing/fixtures/packs.js';
+import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
+import { useTransactionPerTest } from '../support/db.js';
+
+const ctx = useTransactionPerTest();
+
+const ALLOWED = Object.entries(EXECUTION_TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => [from, to] as [ExecutionStatus, ExecutionStatus]));
+const REFUSED = EXECUTION_STATUSES.flatMap((from) => EXECUTION_STATUSES.filter((to) => !canTransition(from, to)).map((to) => [from, to] as [ExecutionStatus, ExecutionStatus]));
+
+async function checkValues(constraint: string): Promise<string[]> {
+  const result = await ctx.db.query<{ def: string }>('SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = $1', [constraint]);
+  return [...result.rows[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((match) => match[1]!);
+}
+
+/** Sets a lease that ended a minute ago, as a dead worker leaves it. */
+async function expireLeaseOf(execution: Execution): Promise<void> {
+  await ctx.db.query("UPDATE executions SET lease_expires_at = now() - interval '1 minute' WHERE id = $1", [execution.id]);
+}
+
+describe('execution statuses', () => {
+  it('EXECUTION_STATUSES equals the CHECK in the migration, in order', async () => {
+    expect(await checkValues('executions_status_check')).toEqual([...EXECUTION_STATUSES]);
+  });
+
+  it('the transition table covers every status, final statuses lead nowhere, and the lease set matches the lease index', async () => {
+    expect(Object.keys(EXECUTION_TRANSITIONS).sort()).toEqual([...EXECUTION_STATUSES].sort());
+    for (const status of FINAL_EXECUTION_STATUSES) expect(EXECUTION_TRANSITIONS[status]).toEqual([]);
+    for (const [from, tos] of Object.entries(EXECUTION_TRANSITIONS)) {
+      if (!FINAL_EXECUTION_STATUSES.includes(from as ExecutionStatus)) expect(tos.length).toBeGreaterThan(0);
+    }
+    const index = await ctx.db.query<{ def: string }>("SELECT pg_get_indexdef('executions_lease_idx'::regclass) AS def");
+    expect([...index.rows[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1])).toEqual([...LEASED_EXECUTION_STATUSES]);
+  });
+});
+
+describe('ExecutionRepository.create', () => {
+  it('resolves actionRef to the action in the active pack version and stores every field', async () => {
+    const old = await new PackFixture('deploy').withVersion('1.0.0').inactive().create(ctx.db);
+    const current = await new PackFixture('deploy').withVersion('2.0.0').create(ctx.db);
+    await new ActionFixture('run').forPack(old).create(ctx.db);
+    const action = await new ActionFixture('run').forPack(current).withTimeout(90).create(ctx.db);
+    const identity = await new IdentityFixture().create(ctx.db);
+    const enforcement = await new EnforcementFixture().create(ctx.db);
+
+    const execution = await ExecutionRepository.create(ctx.db, {
+      actionRef: 'deploy.run',
+      params: { target: 'prod', hosts: ['a', 'b'], nested: { n: 1 } },
+      requestedBy: identity.id,
+      enforcementId: enforcement.id,
+      maxAttempts: 3,
+      traceId: 'trace-123',
+    });
+    expect(execution).toMatchObject({
+      actionId: action.id,
+      actionRef: 'deploy.run',
+      params: { target: 'prod', hosts: ['a', 'b'], nested: { n: 1 } },
+      parentId: null,
+      enforcementId: enforcement.id,
+      requestedBy: identity.id,
+      workerId: null,
+      status: 'requested',
+      result: null,
+      error: null,
+      attempt: 1,
+      maxAttempts: 3,
+      timeoutSeconds: 90,
+      leaseExpiresAt: null,
+      startedAt: null,
+      finishedAt: null,
+      traceId: 'trace-123',
+    });
+    expect(execution.createdAt).toBeInstanceOf(Date);
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(execution);
+  });
+
+  it('accepts an actionId of any pack version; defaults params, attempts and timeout', async () => {
+    const pack = await new PackFixture().inactive().create(ctx.db);
+    const action = await new ActionFixture().forPack(pack).create(ctx.db);
+    const execution = await ExecutionRepository.create(ctx.db, { actionId: action.id });
+    expect(execution).toMatchObject({ actionId: action.id, actionRef: action.ref, params: {}, maxAttempts: 1, timeoutSeconds: null });
+  });
+
+  it('an explicit timeoutSeconds (or null) overrides the action default', async () => {
+    const action = await new ActionFixture().withTimeout(30).create(ctx.db);
+    expect((await ExecutionRepository.create(ctx.db, { actionId: action.id, timeoutSeconds: 5 })).timeoutSeconds).toBe(5);
+    expect((await ExecutionRepository.create(ctx.db, { actionId: action.id, timeoutSeconds: null })).timeoutSeconds).toBeNull();
+    expect((await ExecutionRepository.create(ctx.db, { actionId: action.id })).timeoutSeconds).toBe(30);
+  });
+
+  it('an actionRef with no action in the active version is InvalidReferenceError naming the ref', async () => {
+    const inactive = await new PackFixture('legacy').inactive().create(ctx.db);
+    await new ActionFixture('gone').forPack(inactive).create(ctx.db);
+    for (const ref of ['legacy.gone', 'nopack.nothing']) {
+      const error = await expectErrorType(ExecutionRepository.create(ctx.db, { actionRef: ref }), InvalidReferenceError);
+      expect(error).toMatchObject({ code: 'ATTUNE_INVALID_REFERENCE', entity: 'execution', field: 'actionRef', value: ref });
+      expect(error.message).toContain(ref);
+    }
+    const byId = await expectErrorType(ExecutionRepository.create(ctx.db, { actionId: 999_999_999 }), InvalidReferenceError);
+    expect(byId).toMatchObject({ field: 'actionId', value: 999_999_999 });
+    expect((await ExecutionRepository.list(ctx.db)).total).toBe(0);
+  });
+
+  it('a parent, enforcement or identity that does not exist is InvalidReferenceError', async () => {
+    const action = await new ActionFixture().create(ctx.db);
+    for (const field of ['parentId', 'enforcementId', 'requestedBy'] as const) {
+      const error = await expectErrorType(
+        withTransaction(ctx.db, (tx) => ExecutionRepository.create(tx, { actionId: action.id, [field]: 999_999_999 })),
+        InvalidReferenceError,
+      );
+      expect(error.entity).toBe('execution');
+    }
+  });
+
+  it.each<[object, string]>([
+    [{}, 'no action'],
+    [{ actionRef: 'a.b', actionId: 1 }, 'both actionRef and actionId'],
+    [{ actionRef: 'NotARef' }, 'a malformed ref'],
+    [{ actionId: 1, params: [1] }, 'params that are not an object'],
+    [{ actionId: 1, maxAttempts: 0 }, 'maxAttempts below 1'],
+    [{ actionId: 1, maxAttempts: 101 }, 'maxAttempts above 100'],
+    [{ actionId: 1, timeoutSeconds: 0 }, 'a zero timeout'],
+    [{ actionId: 1, status: 'running' }, 'a status (unknown field)'],
+  ])('refuses %j (%s) before any SQL', async (input) => {
+    await expectErrorType(ExecutionRepository.create(ctx.db, input as never), ValidationError);
+  });
+
+  it('refuses params larger than the row cap', async () => {
+    const error = await expectErrorType(
+      ExecutionRepository.create(ctx.db, { actionId: 1, params: { blob: 'x'.repeat(MAX_EXECUTION_JSON_BYTES) } }),
+      ValidationError,
+    );
+    expect(error.field).toBe('params');
+  });
+});
+
+describe('execution lookups', () => {
+  it('findById returns null when absent, getById throws NotFoundError, malformed ids are refused', async () => {
+    expect(await ExecutionRepository.findById(ctx.db, 999_999_999)).toBeNull();
+    const error = await expectErrorType(ExecutionRepository.getById(ctx.db, 999_999_999), NotFoundError);
+    expect(error).toMatchObject({ entity: 'execution', field: 'id', value: 999_999_999 });
+    await expectErrorType(ExecutionRepository.findById(ctx.db, 0), ValidationError);
+  });
+});
+
+describe('ExecutionRepository.transition: the table', () => {
+  it.each(ALLOWED)('allows %s → %s and sets the timestamps and lease accordingly', async (from, to) => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus(from).onWorker(worker, 120).create(ctx.db);
+    expect(execution.status).toBe(from);
+    const moved = await ExecutionRepository.transition(ctx.db, execution.id, to);
+    expect(moved.status).toBe(to);
+    // JavaScript dates keep milliseconds only; two updates may share one.
+    expect(moved.updatedAt.getTime()).toBeGreaterThanOrEqual(execution.updatedAt.getTime());
+    if (FINAL_EXECUTION_STATUSES.includes(to)) {
+      expect(moved.finishedAt).toBeInstanceOf(Date);
+      expect(moved.leaseExpiresAt).toBeNull();
+    } else {
+      expect(moved.finishedAt).toBeNull();
+    }
+    if (to === 'running') {
+      expect(moved.startedAt).toBeInstanceOf(Date);
+      // Resuming a paused run keeps its original start.
+      if (execution.startedAt) expect(moved.startedAt).toEqual(execution.startedAt);
+    }
+    if (to === 'requested') {
+      expect(moved).toMatchObject({ workerId: null, leaseExpiresAt: null, startedAt: null, attempt: from === 'running' ? 2 : 1 });
+    }
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(moved);
+  });
+
+  it.each(REFUSED)('refuses %s → %s with IllegalStateChangeError and changes nothing', async (from, to) => {
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus(from).create(ctx.db);
+    const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, to), IllegalStateChangeError);
+    expect(error).toMatchObject({ code: 'ATTUNE_ILLEGAL_STATE_CHANGE', entity: 'execution', from, to, value: execution.id });
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(execution);
+  });
+});
+
+describe('ExecutionRepository.transition: behaviour', () => {
+  it('records started_at on the first run and finished_at at the end, in order', async () => {
+    const execution = await new ExecutionFixture().create(ctx.db);
+    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running');
+    expect(running.startedAt!.getTime()).toBeGreaterThanOrEqual(execution.createdAt.getTime());
+    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused');
+    const resumed = await ExecutionRepository.transition(ctx.db, execution.id, 'running');
+    expect(paused.startedAt).toEqual(running.startedAt);
+    expect(resumed.startedAt).toEqual(running.startedAt);
+    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { result: { ok: true, items: [1, 2] } });
+    expect(done).toMatchObject({ status: 'succeeded', result: { ok: true, items: [1, 2] }, startedAt: running.startedAt });
+    expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime());
+  });
+
+  it('a finished execution can never run again', async () => {
+    for (const status of FINAL_EXECUTION_STATUSES) {
+      const execution = await new ExecutionFixture().withMaxAttempts(3).withStatus(status).create(ctx.db);
+      const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'running'), IllegalStateChangeError);
+      expect(error).toMatchObject({ from: status, to: 'running' });
+      await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'requested'), IllegalStateChangeError);
+    }
+  });
+
+  it('retry from running uses an attempt; with none left it is refused, saying why', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 60).create(ctx.db);
+    const retried = await ExecutionRepository.transition(ctx.db, execution.id, 'requested', { error: 'exit code 1', result: { exitCode: 1 } });
+    expect(retried).toMatchObject({
+      status: 'requested',
+      attempt: 2,
+      workerId: null,
+      leaseExpiresAt: null,
+      startedAt: null,
+      error: 'exit code 1',
+      result: { exitCode: 1 },
+    });
+    await ExecutionRepository.transition(ctx.db, execution.id, 'running');
+    const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'requested'), IllegalStateChangeError);
+    expect(error).toMatchObject({ from: 'running', to: 'requested' });
+    expect(error.message).toContain('no attempts remain (attempt 2 of 2)');
+    expect((await ExecutionRepository.getById(ctx.db, execution.id)).status).toBe('running');
+  });
+
+  it('requeue from scheduled hands the row back without using an attempt', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withStatus('scheduled').onWorker(worker, 60).create(ctx.db);
+    expect(execution).toMatchObject({ workerId: worker.id });
+    expect(execution.leaseExpiresAt).toBeInstanceOf(Date);
+    const requeued = await ExecutionRepository.transition(ctx.db, execution.id, 'requested');
+    expect(requeued).toMatchObject({ status: 'requested', attempt: 1, workerId: null, leaseExpiresAt: null });
+  });
+
+  it('expectedFrom is a compare-and-set: it moves only from that status', async () => {
+    const execution = await new ExecutionFixture().withStatus('running').create(ctx.db);
+    const mismatch = await expectErrorType(
+      ExecutionRepository.transition(ctx.db, execution.id, 'failed', { expectedFrom: 'paused' }),
+      IllegalStateChangeError,
+    );
+    expect(mismatch).toMatchObject({ from: 'running', to: 'failed' });
+    expect(mismatch.message).toContain('expected it to be paused');
+    // A move the table never allows is refused before any SQL.
+    const never = await expectErrorType(
+      ExecutionRepository.transition(ctx.db, execution.id, 'running', { expectedFrom: 'succeeded' }),
+      IllegalStateChangeError,
+    );
+    expect(never).toMatchObject({ from: 'succeeded', to: 'running' });
+    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'failed', { expectedFrom: 'running', error: 'boom' });
+    expect(done).toMatchObject({ status: 'failed', error: 'boom' });
+  });
+
+  it('records the worker and grants a lease when asked', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().create(ctx.db);
+    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { workerId: worker.id, leaseSeconds: 300 });
+    expect(running.workerId).toBe(worker.id);
+    const remaining = running.leaseExpiresAt!.getTime() - running.startedAt!.getTime();
+    expect(remaining).toBeGreaterThan(299_000);
+    expect(remaining).toBeLessThan(301_000);
+    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused');
+    expect(paused.leaseExpiresAt).toBeNull();
+    expect(paused.workerId).toBe(worker.id);
+  });
+
+  it('cuts long error texts and replaces NUL characters, so a failure can always be recorded', async () => {
+    const execution = await new ExecutionFixture().withStatus('running').create(ctx.db);
+    const failed = await ExecutionRepository.transition(ctx.db, execution.id, 'failed', { error: `a\u0000b${'x'.repeat(MAX_EXECUTION_ERROR_LENGTH)}` });
+    expect(failed.error!.length).toBe(MAX_EXECUTION_ERROR_LENGTH);
+    expect(failed.error!.startsWith('a\uFFFDb')).toBe(true);
+    expect(failed.error!.endsWith('[truncated]')).toBe(true);
+  });
+
+  it('stores any JSON result, refuses one above the cap, and null clears it', async () => {
+    const execution = await new ExecutionFixture().withStatus('running').create(ctx.db);
+    const big = await expectErrorType(
+      ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { result: 'x'.repeat(MAX_EXECUTION_JSON_BYTES) }),
+      ValidationError,
+    );
+    expect(big.field).toBe('result');
+    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused', { result: [1, 'two', null] });
+    expect(paused.result).toEqual([1, 'two', null]);
+    const resumed = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { result: null });
+    expect(resumed.result).toBeNull();
+  });
+
+  it('NotFoundError for a missing id; ValidationError for bad input, before SQL', async () => {
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 999_999_999, 'running'), NotFoundError);
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'finished' as never), ValidationError);
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { workerId: -1 }), ValidationError);
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { bogus: 1 } as never), ValidationError);
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'requested', { workerId: 1 }), ValidationError);
+  });
+
+  it('a worker id that does not exist is InvalidReferenceError', async () => {
+    const execution = await new ExecutionFixture().create(ctx.db);
+    await expectErrorType(
+      withTransaction(ctx.db, (tx) => ExecutionRepository.transition(tx, execution.id, 'running', { workerId: 999_999_999 })),
+      InvalidReferenceError,
+    );
+    expect((await ExecutionRepository.getById(ctx.db, execution.id)).status).toBe('requested');
+  });
+});
+
+describe('the queue: claim, renewLease, expireLeases', () => {
+  it('claim takes the oldest requested rows, marks them scheduled with worker and lease, and returns them oldest first', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const action = await new ActionFixture().create(ctx.db);
+    const made: Execution[] = [];
+    for (let i = 0; i < 4; i++) made.push(await new ExecutionFixture().forAction(action).create(ctx.db));
+    // Same transaction, same created_at: the id breaks the tie.
+    const running = await new ExecutionFixture().forAction(action).withStatus('running').create(ctx.db);
+
+    const claimed = await ExecutionRepository.claim(ctx.db, { workerId: worker.id, limit: 3, leaseSeconds: 45 });
+    expect(claimed.map((e) => e.id)).toEqual(made.slice(0, 3).map((e) => e.id));
+    for (const execution of claimed) {
+      expect(execution).toMatchObject({ status: 'scheduled', workerId: worker.id });
+      const lease = execution.leaseExpiresAt!.getTime() - execution.updatedAt.getTime();
+      expect(lease).toBeGreaterThan(44_000);
+      expect(lease).toBeLessThan(46_000);
+    }
+    const next = await ExecutionRepository.claim(ctx.db, { workerId: worker.id, limit: 5 });
+    expect(next.map((e) => e.id)).toEqual([made[3]!.id]);
+    expect((await ExecutionRepository.claim(ctx.db, { workerId: worker.id }))).toEqual([]);
+    expect((await ExecutionRepository.getById(ctx.db, running.id)).status).toBe('running');
+  });
+
+  it('claim defaults to one row and the default lease', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    await new ExecutionFixture().create(ctx.db);
+    await new ExecutionFixture().create(ctx.db);
+    const claimed = await ExecutionRepository.claim(ctx.db, { workerId: worker.id });
+    expect(claimed).toHaveLength(1);
+    const lease = claimed[0]!.leaseExpiresAt!.getTime() - claimed[0]!.updatedAt.getTime();
+    expect(Math.round(lease / 1000)).toBe(DEFAULT_LEASE_SECONDS);
+  });
+
+  it('claim validates its options before SQL, and a missing worker is InvalidReferenceError', async () => {
+    await expectErrorType(ExecutionRepository.claim(ctx.db, {} as never), ValidationError);
+    await expectErrorType(ExecutionRepository.claim(ctx.db, { workerId: 1, limit: 0 }), ValidationError);
+    await expectErrorType(ExecutionRepository.claim(ctx.db, { workerId: 1, leaseSeconds: 0 }), ValidationError);
+    await new ExecutionFixture().create(ctx.db);
+    await expectErrorType(withTransaction(ctx.db, (tx) => ExecutionRepository.claim(tx, { workerId: 999_999_999 })), InvalidReferenceError);
+  });
+
+  it('the claim and sweep queries are served by the partial indexes', async () => {
+    await withTransaction(ctx.db, async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      const claim = await tx.query("EXPLAIN SELECT id FROM executions WHERE status = 'requested' ORDER BY created_at, id LIMIT 5 FOR UPDATE SKIP LOCKED");
+      expect(claim.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('executions_runnable_idx');
+      const sweep = await tx.query(
+        "EXPLAIN SELECT id FROM executions WHERE status IN ('scheduled', 'running', 'canceling') AND lease_expires_at < now() ORDER BY lease_expires_at",
+      );
+      expect(sweep.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('executions_lease_idx');
+    });
+  });
+
+  it('renewLease extends the lease for the owning worker only', async () => {
+    const owner = await new WorkerFixture().create(ctx.db);
+    const other = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withStatus('running').onWorker(owner, 10).create(ctx.db);
+    const renewed = await ExecutionRepository.renewLease(ctx.db, execution.id, owner.id, 600);
+    expect(renewed.leaseExpiresAt!.getTime()).toBeGreaterThan(execution.leaseExpiresAt!.getTime() + 500_000);
+    expect(renewed.status).toBe('running');
+
+    const stolen = await expectErrorType(ExecutionRepository.renewLease(ctx.db, execution.id, other.id, 600), IllegalStateChangeError);
+    expect(stolen.message).toContain(`not held by worker ${other.id}`);
+    expect((await ExecutionRepository.getById(ctx.db, execution.id)).leaseExpiresAt).toEqual(renewed.leaseExpiresAt);
+  });
+
+  it('renewLease is refused once the execution is finished or back in the queue; NotFoundError for a missing id', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const finished = await new ExecutionFixture().withStatus('succeeded').onWorker(worker, 60).create(ctx.db);
+    expect(finished.workerId).toBe(worker.id);
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, worker.id), IllegalStateChangeError);
+    const requeued = await new ExecutionFixture().withStatus('scheduled').onWorker(worker, 60).create(ctx.db);
+    await ExecutionRepository.transition(ctx.db, requeued.id, 'requested');
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, requeued.id, worker.id), IllegalStateChangeError);
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, 999_999_999, worker.id), NotFoundError);
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, worker.id, 0), ValidationError);
+  });
+
+  it('expireLeases retries when attempts remain, abandons when none do, cancels a canceling one, and leaves live leases alone', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const retry = await new ExecutionFixture().withMaxAttempts(3).withStatus('running').onWorker(worker, 60).withOutcome({ result: { partial: 1 } }).create(ctx.db);
+    const lastTry = await new ExecutionFixture().withStatus('scheduled').onWorker(worker, 60).create(ctx.db);
+    const canceling = await new ExecutionFixture().withStatus('canceling').onWorker(worker, 60).create(ctx.db);
+    const alive = await new ExecutionFixture().withMaxAttempts(3).withStatus('running').onWorker(worker, 60).create(ctx.db);
+    for (const execution of [retry, lastTry, canceling]) await expireLeaseOf(execution);
+
+    const changed = await ExecutionRepository.expireLeases(ctx.db);
+    expect(changed.map((e) => e.id)).toEqual([retry.id, lastTry.id, canceling.id]);
+    const [retried, abandoned, canceled] = changed;
+    expect(retried).toMatchObject({ status: 'requested', attempt: 2, workerId: null, leaseExpiresAt: null, startedAt: null, result: null, finishedAt: null });
+    expect(retried!.error).toContain('expired in attempt 1 of 3; retrying');
+    expect(abandoned).toMatchObject({ status: 'abandoned', attempt: 1, workerId: worker.id, leaseExpiresAt: null });
+    expect(abandoned!.finishedAt).toBeInstanceOf(Date);
+    expect(abandoned!.error).toContain('last attempt (1 of 1)');
+    expect(canceled).toMatchObject({ status: 'canceled', leaseExpiresAt: null });
+    expect(canceled!.error).toContain('while canceling');
+    expect(await ExecutionRepository.getById(ctx.db, alive.id)).toEqual(alive);
+
+    // Nothing left to expire; the retried row is claimable again.
+    expect(await ExecutionRepository.expireLeases(ctx.db)).toEqual([]);
+    const reclaimed = await ExecutionRepository.claim(ctx.db, { workerId: worker.id });
+    expect(reclaimed.map((e) => e.id)).toEqual([retry.id]);
+  });
+
+  it('expireLeases honours asOf and limit; rows without a lease are never swept', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const a = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 60).create(ctx.db);
+    const b = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 120).create(ctx.db);
+    const noLease = await new ExecutionFixture().withStatus('running').create(ctx.db);
+    expect(noLease.leaseExpiresAt).toBeNull();
+    const future = new Date(Date.now() + 3600_000);
+    const first = await ExecutionRepository.expireLeases(ctx.db, { asOf: future, limit: 1 });
+    expect(first.map((e) => e.id)).toEqual([a.id]);
+    const rest = await ExecutionRepository.expireLeases(ctx.db, { asOf: future });
+    expect(rest.map((e) => e.id)).toEqual([b.id]);
+    expect((await ExecutionRepository.getById(ctx.db, noLease.id)).status).toBe('running');
+    await expectErrorType(ExecutionRepository.expireLeases(ctx.db, { limit: 0 }), ValidationError);
+  });
+});
+
+describe('ExecutionRepository.cancel', () => {
+  it.each([
+    ['requested', 'canceled'],
+    ['scheduled', 'canceled'],
+    ['paused', 'canceled'],
+    ['running', 'canceling'],
+    ['canceling', 'canceling'],
+  ] as const)('%s becomes %s', async (from, to) => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withStatus(from).onWorker(worker, 60).create(ctx.db);
+    const canceled = await ExecutionRepository.cancel(ctx.db, execution.id);
+    expect(canceled.status).toBe(to);
+    if (to === 'canceled') expect(canceled).toMatchObject({ leaseExpiresAt: null, finishedAt: expect.any(Date) });
+    else expect(canceled).toMatchObject({ finishedAt: null, leaseExpiresAt: execution.leaseExpiresAt });
+  });
+
+  it('a finished execution cannot be canceled; NotFoundError for a missing id', async () => {
+    const done = await new ExecutionFixture().withStatus('succeeded').create(ctx.db);
+    const error = await expectErrorType(ExecutionRepository.cancel(ctx.db, done.id), IllegalStateChangeError);
+    expect(error).toMatchObject({ from: 'succeeded', to: 'canceled' });
+    await expectErrorType(ExecutionRepository.cancel(ctx.db, 999_999_999), NotFoundError);
+  });
+});
+
+describe('ExecutionRepository.list and children', () => {
+  it('filters by one or several statuses, newest first, with pagination and a total', async () => {
+    const action = await new ActionFixture().create(ctx.db);
+    const requested = await new ExecutionFixture().forAction(action).create(ctx.db);
+    const running = await new ExecutionFixture().forAction(action).withStatus('running').create(ctx.db);
+    const failed = await new ExecutionFixture().forAction(action).withStatus('failed').create(ctx.db);
+    expect((await ExecutionRepository.list(ctx.db, { status: 'running' })).items.map((e) => e.id)).toEqual([running.id]);
+    const several = await ExecutionRepository.list(ctx.db, { status: ['requested', 'failed'] });
+    expect(several.items.map((e) => e.id)).toEqual([failed.id, requested.id]);
+    const page = await ExecutionRepository.list(ctx.db, { actionRef: action.ref, limit: 2, offset: 1 });
+    expect(page).toMatchObject({ total: 3, limit: 2, offset: 1 });
+    expect(page.items.map((e) => e.id)).toEqual([running.id, requested.id]);
+  });
+
+  it('filters by action, parent, enforcement, worker, requester and time', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const identity = await new IdentityFixture().create(ctx.db);
+    const enforcement = await new EnforcementFixture().create(ctx.db);
+    const action = await new ActionFixture().withRunnerType('workflow').create(ctx.db);
+    const parent = await new ExecutionFixture().forAction(action).requestedBy(identity).forEnforcement(enforcement).create(ctx.db);
+    const child = await new ExecutionFixture().childOf(parent).withStatus('running').onWorker(worker).create(ctx.db);
+    const other = await new ExecutionFixture().create(ctx.db);
+
+    const ids = async (filter: Parameters<typeof ExecutionRepository.list>[1]) => (await ExecutionRepository.list(ctx.db, filter)).items.map((e) => e.id);
+    expect(await ids({ actionRef: action.ref })).toEqual([parent.id]);
+    expect(await ids({ actionId: action.id })).toEqual([parent.id]);
+    expect(await ids({ parentId: parent.id })).toEqual([child.id]);
+    expect((await ids({ parentId: null })).sort()).toEqual([parent.id, other.id].sort());
+    expect(await ids({ enforcementId: enforcement.id })).toEqual([parent.id]);
+    expect(await ids({ workerId: worker.id })).toEqual([child.id]);
+    expect(await ids({ requestedBy: identity.id })).toEqual([parent.id]);
+    const created = parent.createdAt;
+    expect((await ids({ since: created })).length).toBe(3);
+    expect(await ids({ since: new Date(created.getTime() + 1) })).toEqual([]);
+    expect(await ids({ until: created })).toEqual([]);
+    expect((await ids({ until: new Date(created.getTime() + 1) })).length).toBe(3);
+  });
+
+  it('refuses malformed filters before SQL', async () => {
+    await expectErrorType(ExecutionRepository.list(ctx.db, { status: 'done' as never }), ValidationError);
+    await expectErrorType(ExecutionRepository.list(ctx.db, { status: [] }), ValidationError);
+    await expectErrorType(ExecutionRepository.list(ctx.db, { actionRef: 'Bad Ref' }), ValidationError);
+    await expectErrorType(ExecutionRepository.list(ctx.db, { parentId: -1 }), ValidationError);
+    await expectErrorType(ExecutionRepository.list(ctx.db, { since: 'yesterday' as never }), ValidationError);
+    await expectErrorType(ExecutionRepository.list(ctx.db, { limit: 5000 }), ValidationError);
+  });
+
+  it('children lists the direct children of a workflow run, oldest first', async () => {
+    const parent = await new ExecutionFixture().create(ctx.db);
+    const first = await new ExecutionFixture().childOf(parent).create(ctx.db);
+    const second = await new ExecutionFixture().childOf(parent).create(ctx.db);
+    await new ExecutionFixture().childOf(first).create(ctx.db);
+    expect((await ExecutionRepository.children(ctx.db, parent.id)).map((e) => e.id)).toEqual([first.id, second.id]);
+    expect(await ExecutionRepository.children(ctx.db, second.id)).toEqual([]);
+    await expectErrorType(ExecutionRepository.children(ctx.db, 0), ValidationError);
+  });
+});
+
+describe('ExecutionRepository.update and delete', () => {
+  it('updates attempts, timeout and trace id only', async () => {
+    const execution = await new ExecutionFixture().create(ctx.db);
+    const updated = await ExecutionRepository.update(ctx.db, execution.id, { maxAttempts: 4, traceId: 'abc', timeoutSeconds: null });
+    expect(updated).toMatchObject({ maxAttempts: 4, traceId: 'abc', timeoutSeconds: null, status: 'requested', params: execution.params });
+    await expectErrorType(ExecutionRepository.update(ctx.db, execution.id, { status: 'running' } as never), ValidationError);
+    await expectErrorType(ExecutionRepository.update(ctx.db, execution.id, { params: {} } as never), ValidationError);
+    await expectErrorType(ExecutionRepository.update(ctx.db, execution.id, { actionRef: 'a.b' } as never), ValidationError);
+    await expectErrorType(ExecutionRepository.update(ctx.db, 999_999_999, { traceId: 'x' }), NotFoundError);
+  });
+
+  it('maxAttempts below the current attempt violates the CHECK: ValidationError', async () => {
+    const execution = await new ExecutionFixture().withMaxAttempts(3).withStatus('running').create(ctx.db);
+    await ExecutionRepository.transition(ctx.db, execution.id, 'requested');
+    await expectErrorType(withTransaction(ctx.db, (tx) => ExecutionRepository.update(tx, execution.id, { maxAttempts: 1 })), ValidationError);
+    expect((await ExecutionRepository.getById(ctx.db, execution.id)).maxAttempts).toBe(3);
+  });
+
+  it('delete removes child executions (all levels) and inquiries by cascade', async () => {
+    const parent = await new ExecutionFixture().create(ctx.db);
+    const child = await new ExecutionFixture().childOf(parent).create(ctx.db);
+    const grandchild = await new ExecutionFixture().childOf(child).create(ctx.db);
+    const inquiry = await new InquiryFixture().forExecution(child).create(ctx.db);
+    const unrelated = await new ExecutionFixture().create(ctx.db);
+    expect(await ExecutionRepository.delete(ctx.db, parent.id)).toBe(true);
+    expect(await ExecutionRepository.findById(ctx.db, child.id)).toBeNull();
+    expect(await ExecutionRepository.findById(ctx.db, grandchild.id)).toBeNull();
+    expect(await InquiryRepository.findById(ctx.db, inquiry.id)).toBeNull();
+    expect(await ExecutionRepository.findById(ctx.db, unrelated.id)).not.toBeNull();
+    expect(await ExecutionRepository.delete(ctx.db, parent.id)).toBe(false);
+  });
+
+  it('deleting the action, worker or identity keeps the execution with the id cleared and the ref kept', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const identity = await new IdentityFixture().create(ctx.db);
+    const action = await new ActionFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().forAction(action).requestedBy(identity).withStatus('running').onWorker(worker).create(ctx.db);
+    await ActionRepository.delete(ctx.db, action.id);
+    await WorkerRepository.delete(ctx.db, worker.id);
+    await IdentityRepository.delete(ctx.db, identity.id);
+    const kept = await ExecutionRepository.getById(ctx.db, execution.id);
+    expect(kept).toMatchObject({ actionId: null, actionRef: action.ref, workerId: null, requestedBy: null, status: 'running' });
+  });
+});
