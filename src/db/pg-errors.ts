@@ -34,6 +34,9 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   const keyed = parseKeyDetail(pg.detail);
   const field = pg.column ?? keyed?.field;
   const secret = field !== undefined && secretFields.some((name) => field.split(', ').includes(name));
+  // A driver error's detail can hold the whole failing row ("Failing row contains (…)"):
+  // for an entity with secret columns, keep it off the error altogether.
+  const cause = secretFields.length > 0 ? undefined : error;
   const value = secret ? undefined : keyed?.value;
   const shown = keyed && !secret ? ` with ${keyed.field} = ${keyed.value}` : keyed ? ` with that ${keyed.field}` : '';
 
@@ -46,16 +49,16 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   switch (code) {
     case '23505':
       // The driver error's detail holds the key's value: keep it off a secret's error entirely.
-      return new AlreadyExistsError(`${target ?? 'row'} already exists${shown}`, { entity: target, field, value, cause: secret ? undefined : error });
+      return new AlreadyExistsError(`${target ?? 'row'} already exists${shown}`, { entity: target, field, value, cause });
     case '23503':
-      return new InvalidReferenceError(describeForeignKey(pg, target, secret), { entity: target, field, value, cause: secret ? undefined : error });
+      return new InvalidReferenceError(describeForeignKey(pg, target, secret), { entity: target, field, value, cause });
     case '23502':
-      return new ValidationError(`${target ?? 'row'}.${pg.column ?? '?'} is required`, { entity: target, field: pg.column, cause: error });
+      return new ValidationError(`${target ?? 'row'}.${pg.column ?? '?'} is required`, { entity: target, field: pg.column, cause });
     case '23514':
       return new ValidationError(`${target ?? 'row'} violates check ${pg.constraint ?? '?'}`, {
         entity: target,
         field: fieldFromConstraint(pg.constraint, pg.table),
-        cause: error,
+        cause,
       });
     case '22P02':
     case '22001':
@@ -65,9 +68,9 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
     case '22023':
     case '22P05':
     case '2202E':
-      return new ValidationError(`Invalid value for ${target ?? 'row'}: ${message}`, { entity: target, cause: error });
+      return new ValidationError(`Invalid value for ${target ?? 'row'}: ${secretFields.length > 0 ? 'a value has the wrong form' : message}`, { entity: target, cause });
     default:
-      return new DatabaseError(`Database error${code ? ` ${code}` : ''}: ${message}`, code || undefined, { entity: target, cause: error });
+      return new DatabaseError(`Database error${code ? ` ${code}` : ''}: ${message}`, code || undefined, { entity: target, cause });
   }
 }
 

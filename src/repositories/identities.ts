@@ -99,30 +99,6 @@ function likePrefix(text: string): string {
   return `${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** A stored hash, whole or cut short (PostgreSQL abbreviates long values in error details). */
-const HASH_IN_TEXT = /scrypt\$ln=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/=$]*(\.\.\.)?/g;
-
-/**
- * A PostgreSQL error can quote the failing row (`detail: Failing row contains
- * (…)`), hash included: replace the hash in the error and its cause, so it
- * never reaches a log line whatever the failure.
- */
-function scrubHash<E>(error: E, hash: string | null): E {
-  if (hash === null) return error;
-  const targets = [error, (error as { cause?: unknown } | undefined)?.cause];
-  for (const target of targets) {
-    if (target === null || typeof target !== 'object') continue;
-    const record = target as Record<string, unknown>;
-    for (const key of [...Object.keys(record), 'message', 'stack']) {
-      const value = record[key];
-      if (typeof value !== 'string') continue;
-      const clean = value.split(hash).join('[redacted]').replace(HASH_IN_TEXT, '[redacted]');
-      if (clean !== value) record[key] = clean;
-    }
-  }
-  return error;
-}
-
 /** The unique index is on lower(login): report the field as `login`, the value as given. */
 function loginTaken(error: unknown, login: string): unknown {
   if (error instanceof AlreadyExistsError) {
@@ -162,7 +138,8 @@ export const IdentityRepository = {
       );
       return table.fromRow(result.rows[0]!);
     } catch (error) {
-      throw loginTaken(scrubHash(error, passwordHash), input.login);
+      // table.query maps errors with password_hash as a secret column: no driver detail survives.
+      throw loginTaken(error, input.login);
     }
   },
 
@@ -216,12 +193,7 @@ export const IdentityRepository = {
     assertId(id, ENTITY);
     if (password !== null) assertPassword(password);
     const passwordHash = password === null ? null : await hashPassword(password);
-    let result;
-    try {
-      result = await table.query(db, `UPDATE identities SET password_hash = $2 WHERE id = $1 RETURNING ${table.columns}`, [id, passwordHash]);
-    } catch (error) {
-      throw scrubHash(error, passwordHash);
-    }
+    const result = await table.query(db, `UPDATE identities SET password_hash = $2 WHERE id = $1 RETURNING ${table.columns}`, [id, passwordHash]);
     if (result.rowCount === 0) throw new NotFoundError(ENTITY, 'id', id);
     return table.fromRow(result.rows[0]!);
   },

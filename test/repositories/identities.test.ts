@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { hashPassword, needsRehash, verifyPassword } from '../../src/crypto/passwords.js';
 import { withTransaction } from '../../src/db/transaction.js';
@@ -209,17 +210,16 @@ describe('passwords', () => {
     expect(shown).not.toContain(SECRET);
     expect(shown).not.toContain('scrypt$');
   });
-  it('a database error that quotes the failing row has the hash redacted', async () => {
+  it('a database error that quotes the failing row never carries the hash', async () => {
     // A CHECK the repository does not know about makes PostgreSQL report "Failing row contains (…)".
     await ctx.db.query("ALTER TABLE identities ADD CONSTRAINT identities_test_only_check CHECK (login <> 'forbidden')");
     const error = await expectErrorType(
       withTransaction(ctx.db, (tx) => IdentityRepository.create(tx, { login: 'forbidden', password: SECRET })),
       ValidationError,
     );
-    const cause = error.cause as { detail?: string; message?: string };
-    expect(cause.detail).toContain('Failing row contains');
-    expect(cause.detail).toContain('[redacted]');
-    const shown = `${error.message} ${JSON.stringify(error.toJSON())} ${cause.detail} ${cause.message} ${error.stack}`;
+    // The driver error (whose detail quotes the row, hash included) is not kept at all.
+    expect(error.cause).toBeUndefined();
+    const shown = `${error.message} ${JSON.stringify(error.toJSON())} ${error.stack} ${inspect(error, { depth: 5 })}`;
     expect(shown).not.toContain('scrypt$');
     expect(shown).not.toContain(SECRET);
   });
