@@ -9,6 +9,8 @@ CREATE TABLE notifications (
   activity TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'created',
   content JSONB NOT NULL DEFAULT '{}',
+  -- Why the last delivery failed (state 'error'); cleared when delivered.
+  error TEXT,
   created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   -- A NOTIFY channel is an identifier: at most 63 bytes.
@@ -24,6 +26,8 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_state_created_at_idx ON notifications (state, created_at);
 CREATE INDEX notifications_channel_created_at_idx ON notifications (channel, created_at);
 CREATE INDEX notifications_entity_idx ON notifications (entity_type, entity_id);
+-- Serves the unfiltered list (ORDER BY created_at) and the since filter alone.
+CREATE INDEX notifications_created_at_idx ON notifications (created_at);
 
 CREATE FUNCTION notify_notification() RETURNS trigger
 LANGUAGE plpgsql AS $$

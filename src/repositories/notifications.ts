@@ -1,0 +1,262 @@
+import { ValidationError } from '../errors.js';
+import { CHANNEL_MAX_BYTES } from '../db/listener.js';
+import type { Executor } from '../db/pool.js';
+import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateInput, type Check, type Rules } from './support/validate.js';
+
+/** What happened to the entity; mirrors notifications_activity_check. */
+export const NOTIFICATION_ACTIVITIES = ['created', 'updated', 'deleted', 'status_changed', 'responded', 'expired'] as const;
+export type NotificationActivity = (typeof NOTIFICATION_ACTIVITIES)[number];
+
+/** Delivery state of the outbox row; mirrors notifications_state_check. */
+export const NOTIFICATION_STATES = ['created', 'delivered', 'error'] as const;
+export type NotificationState = (typeof NOTIFICATION_STATES)[number];
+
+/** What a notification is about; mirrors notifications_entity_type_check. */
+export const NOTIFICATION_ENTITY_TYPES = [
+  'pack',
+  'runtime',
+  'worker',
+  'trigger',
+  'action',
+  'rule',
+  'event',
+  'enforcement',
+  'execution',
+  'inquiry',
+  'identity',
+  'key',
+  'notification',
+] as const;
+export type NotificationEntityType = (typeof NOTIFICATION_ENTITY_TYPES)[number];
+
+/** A notification channel, as CHECKed by notifications_channel_check (and at most 63 bytes). */
+export const NOTIFICATION_CHANNEL_PATTERN = /^[a-z_][a-z0-9_.:-]*$/;
+
+/** One change in the outbox. Inserting it NOTIFYs its channel when the transaction commits. */
+export interface Notification {
+  id: number;
+  channel: string;
+  entityType: NotificationEntityType;
+  entityId: number;
+  activity: NotificationActivity;
+  state: NotificationState;
+  content: Record<string, unknown>;
+  /** Why the last delivery failed; null unless state is error. */
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * The NOTIFY payload the AFTER INSERT trigger sends: small on purpose (NOTIFY
+ * payloads are capped at 8000 bytes); read the row for the content.
+ */
+export interface NotificationPayload {
+  id: number;
+  entity_type: NotificationEntityType;
+  entity_id: number;
+  activity: NotificationActivity;
+}
+
+export interface CreateNotificationInput {
+  channel: string;
+  entityType: NotificationEntityType;
+  entityId: number;
+  activity: NotificationActivity;
+  /** Default {}. */
+  content?: Record<string, unknown>;
+}
+
+/**
+ * The delivery bookkeeping only: channel, entity and activity were already
+ * sent with the NOTIFY and cannot change. An update never notifies again.
+ */
+export interface UpdateNotificationInput {
+  state?: NotificationState;
+  content?: Record<string, unknown>;
+  error?: string | null;
+}
+
+export interface NotificationFilter extends Pagination {
+  /** Served by (channel, created_at). */
+  channel?: string;
+  /** Served by (entity_type, entity_id). */
+  entityType?: NotificationEntityType;
+  /** Needs entityType. */
+  entityId?: number;
+  /** Served by (state, created_at). */
+  state?: NotificationState;
+  /** Created at or after this instant; served by created_at (alone or after channel / state). */
+  since?: Date;
+}
+
+const ENTITY = 'notification';
+
+const table = new Table<Notification>({
+  table: 'notifications',
+  entity: ENTITY,
+  columns: {
+    id: 'id',
+    channel: 'channel',
+    entityType: 'entity_type',
+    entityId: { column: 'entity_id', kind: 'bigint' },
+    activity: 'activity',
+    state: 'state',
+    content: { column: 'content', kind: 'json' },
+    error: 'error',
+    createdAt: 'created_at',
+    updatedAt: 'updated_at',
+  },
+});
+
+/** True for a valid notification channel. */
+export function isNotificationChannel(value: unknown): value is string {
+  return typeof value === 'string' && Buffer.byteLength(value, 'utf8') <= CHANNEL_MAX_BYTES && NOTIFICATION_CHANNEL_PATTERN.test(value);
+}
+
+const channel: Check = (value, field, entity) => {
+  if (!isNotificationChannel(value)) {
+    throw new ValidationError(
+      `${entity}.${field} must be a channel matching ${NOTIFICATION_CHANNEL_PATTERN.source} of at most ${CHANNEL_MAX_BYTES} bytes, got ${JSON.stringify(value)}`,
+      { entity, field, value },
+    );
+  }
+};
+
+const createRules: Rules = {
+  channel: { check: channel, required: true },
+  entityType: { check: is.oneOf(NOTIFICATION_ENTITY_TYPES), required: true },
+  entityId: { check: is.id, required: true },
+  activity: { check: is.oneOf(NOTIFICATION_ACTIVITIES), required: true },
+  content: { check: is.object },
+};
+
+const updateRules: Rules = {
+  channel: { check: channel, immutable: true },
+  entityType: { check: is.oneOf(NOTIFICATION_ENTITY_TYPES), immutable: true },
+  entityId: { check: is.id, immutable: true },
+  activity: { check: is.oneOf(NOTIFICATION_ACTIVITIES), immutable: true },
+  state: { check: is.oneOf(NOTIFICATION_STATES) },
+  content: { check: is.object },
+  error: { check: is.string({ max: 10_000 }), nullable: true },
+};
+
+const ORDER = 'created_at, id';
+
+function assertIds(ids: unknown): asserts ids is number[] {
+  if (!Array.isArray(ids)) throw new ValidationError(`${ENTITY} ids must be an array of ids`, { entity: ENTITY, field: 'ids' });
+  ids.forEach((id) => assertId(id, ENTITY));
+}
+
+function assertDate(value: unknown, field: string): asserts value is Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new ValidationError(`${ENTITY}.${field} must be a valid Date`, { entity: ENTITY, field });
+  }
+}
+
+/**
+ * The notifications outbox. `create` inside a transaction makes the change
+ * and its notification commit together; the trigger's NOTIFY is delivered at
+ * commit (and never for a rollback). Listeners read pending rows after a
+ * reconnect with `listPending`, and mark them delivered.
+ */
+export const NotificationRepository = {
+  /** Inserts a notification in state created; its channel is NOTIFYed at commit. */
+  async create(db: Executor, input: CreateNotificationInput): Promise<Notification> {
+    validateInput(ENTITY, input, createRules, 'create');
+    return table.insert(db, input);
+  },
+
+  findById: (db: Executor, id: number): Promise<Notification | null> => table.findById(db, id),
+  getById: (db: Executor, id: number): Promise<Notification> => table.getById(db, id),
+
+  /** Filters and pagination, oldest first. */
+  async list(db: Executor, filter: NotificationFilter = {}): Promise<Page<Notification>> {
+    if (filter.channel !== undefined) channel(filter.channel, 'channel', ENTITY);
+    if (filter.entityType !== undefined) is.oneOf(NOTIFICATION_ENTITY_TYPES)(filter.entityType, 'entityType', ENTITY);
+    if (filter.entityId !== undefined) {
+      is.id(filter.entityId, 'entityId', ENTITY);
+      if (filter.entityType === undefined) throw new ValidationError(`${ENTITY} filter entityId needs entityType`, { entity: ENTITY, field: 'entityId' });
+    }
+    if (filter.state !== undefined) is.oneOf(NOTIFICATION_STATES)(filter.state, 'state', ENTITY);
+    if (filter.since !== undefined) assertDate(filter.since, 'since');
+    const where = new Where()
+      .eq('channel', filter.channel)
+      .eq('entity_type', filter.entityType)
+      .eq('entity_id', filter.entityId)
+      .eq('state', filter.state);
+    if (filter.since !== undefined) where.add((p) => `created_at >= ${p(filter.since)}`);
+    return table.list(db, where, filter, ORDER);
+  },
+
+  /**
+   * The oldest notifications not yet delivered (state created), optionally on
+   * one channel: what a listener re-reads after (re)connecting. Served by the
+   * (state, created_at) index. `limit` 1–1000, default 100.
+   */
+  async listPending(db: Executor, options: { channel?: string; limit?: number } = {}): Promise<Notification[]> {
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new ValidationError(`limit must be a whole number from 1 to 1000, got ${String(limit)}`, { entity: ENTITY, field: 'limit', value: limit });
+    }
+    if (options.channel !== undefined) channel(options.channel, 'channel', ENTITY);
+    const where = new Where().eq('state', 'created').eq('channel', options.channel);
+    const result = await table.query(
+      db,
+      `SELECT ${table.columns} FROM notifications${where.toSql()} ORDER BY ${ORDER} LIMIT ${where.param(limit)}`,
+      where.values,
+    );
+    return result.rows.map(table.fromRow);
+  },
+
+  /** Marks notifications delivered (clearing any error); returns how many changed. Already delivered ones are left alone. */
+  async markDelivered(db: Executor, ids: number[]): Promise<number> {
+    assertIds(ids);
+    if (ids.length === 0) return 0;
+    const result = await table.query(
+      db,
+      `UPDATE notifications SET state = 'delivered', error = NULL WHERE id = ANY($1::bigint[]) AND state <> 'delivered'`,
+      [ids],
+    );
+    return result.rowCount ?? 0;
+  },
+
+  /**
+   * Records a failed delivery: state error with the reason. Delivered
+   * notifications stay delivered. Returns how many changed.
+   */
+  async markError(db: Executor, ids: number[], error: string): Promise<number> {
+    assertIds(ids);
+    if (typeof error !== 'string' || error.length > 10_000) {
+      throw new ValidationError(`${ENTITY}.error must be a string of at most 10000 characters`, { entity: ENTITY, field: 'error' });
+    }
+    if (ids.length === 0) return 0;
+    const result = await table.query(
+      db,
+      `UPDATE notifications SET state = 'error', error = $2 WHERE id = ANY($1::bigint[]) AND state <> 'delivered'`,
+      [ids, error],
+    );
+    return result.rowCount ?? 0;
+  },
+
+  /**
+   * Partial update of state, content and error (setting state back to
+   * created queues a retry; it does not NOTIFY again). NotFoundError for a
+   * missing id; channel, entity and activity are immutable.
+   */
+  async update(db: Executor, id: number, input: UpdateNotificationInput): Promise<Notification> {
+    validateInput(ENTITY, input, updateRules, 'update');
+    return table.update(db, id, input);
+  },
+
+  /** Deletes one notification; true when a row went. */
+  delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
+
+  /** Prunes delivered notifications created before `date` (served by (state, created_at)); returns how many went. */
+  async deleteDeliveredBefore(db: Executor, date: Date): Promise<number> {
+    assertDate(date, 'date');
+    const result = await table.query(db, `DELETE FROM notifications WHERE state = 'delivered' AND created_at < $1`, [date]);
+    return result.rowCount ?? 0;
+  },
+};
