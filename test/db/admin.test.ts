@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withDatabase } from '../../src/config.js';
+import {
+  createDatabase,
+  databaseExists,
+  dropDatabase,
+  missingTables,
+  otherSessions,
+  quoteIdent,
+  serverInfo,
+  tableRowCounts,
+} from '../../src/db/admin.js';
+import { TABLES } from '../../src/db/tables.js';
+import { DatabaseError, ValidationError } from '../../src/errors.js';
+import { expectErrorType } from '../../src/testing/assertions.js';
+import { useTransactionPerTest } from '../support/db.js';
+
+// Databases made here are named attune_cli_test_<random> on the test server
+// and dropped afterwards; the worker's own database is only read, inside
+// rolled-back transactions.
+const { adminUrl } = inject('attuneTemplate');
+const created = new Set<string>();
+let admin: pg.Client;
+
+function scratchName(): string {
+  const name = `attune_cli_test_${randomBytes(5).toString('hex')}`;
+  created.add(name);
+  return name;
+}
+
+beforeAll(async () => {
+  admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+});
+
+afterAll(async () => {
+  for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  await admin.end();
+});
+
+describe('createDatabase / databaseExists / dropDatabase', () => {
+  it('creates a database once, then reports it already there', async () => {
+    const name = scratchName();
+    expect(await databaseExists(admin, name)).toBe(false);
+    expect(await createDatabase(admin, name)).toBe(true);
+    expect(await databaseExists(admin, name)).toBe(true);
+    expect(await createDatabase(admin, name)).toBe(false);
+  });
+
+  it('drops a database once, then reports it already gone', async () => {
+    const name = scratchName();
+    await createDatabase(admin, name);
+    expect(await dropDatabase(admin, name)).toBe(true);
+    expect(await databaseExists(admin, name)).toBe(false);
+    expect(await dropDatabase(admin, name)).toBe(false);
+  });
+
+  it('refuses to drop a database in use unless forced, naming the sessions and --force', async () => {
+    const name = scratchName();
+    await createDatabase(admin, name);
+    const session = new pg.Client({ connectionString: withDatabase(adminUrl, name) });
+    session.on('error', () => undefined);
+    await session.connect();
+    try {
+      expect(await otherSessions(admin, name)).toBe(1);
+      const error = await expectErrorType(dropDatabase(admin, name), DatabaseError);
+      expect(error.message).toBe(`Database '${name}' is in use by 1 other session; stop them, or pass --force to disconnect them`);
+      expect(await databaseExists(admin, name)).toBe(true);
+      expect(await dropDatabase(admin, name, { force: true })).toBe(true);
+      expect(await databaseExists(admin, name)).toBe(false);
+    } finally {
+      await session.end().catch(() => undefined);
+    }
+  });
+
+  it.each(['postgres', 'template0', 'template1'])('never creates or drops the system database %s', async (name) => {
+    await expectErrorType(dropDatabase(admin, name, { force: true }), ValidationError);
+    await expectErrorType(createDatabase(admin, name), ValidationError);
+    expect(await databaseExists(admin, name)).toBe(true);
+  });
+
+  it('quotes names it cannot pass as parameters', async () => {
+    expect(quoteIdent('attune_test')).toBe('"attune_test"');
+    expect(quoteIdent('we"ird')).toBe('"we""ird"');
+    const name = `${scratchName()}_We"ird`;
+    created.add(name);
+    expect(await createDatabase(admin, name)).toBe(true);
+    expect(await databaseExists(admin, name)).toBe(true);
+    expect(await dropDatabase(admin, name)).toBe(true);
+  });
+});
+
+describe('on the worker database', () => {
+  const ctx = useTransactionPerTest();
+
+  it('serverInfo names the version, database, user and size', async () => {
+    const info = await serverInfo(ctx.db);
+    expect(info.version).toMatch(/^\d+(\.\d+)?/);
+    expect(info.versionNumber).toBeGreaterThanOrEqual(130000);
+    const current = await ctx.db.query<{ db: string }>('SELECT current_database() AS db');
+    expect(info.database).toBe(current.rows[0]!.db);
+    expect(info.user.length).toBeGreaterThan(0);
+    expect(info.databaseBytes).toBeGreaterThan(0);
+  });
+
+  it('tableRowCounts counts every table in TABLES order', async () => {
+    await ctx.db.query(`INSERT INTO packs (ref, version, name) VALUES ('counted-a', '1.0.0', 'A'), ('counted-b', '1.0.0', 'B')`);
+    await ctx.db.query(`INSERT INTO identities (login) VALUES ('count-me')`);
+    const before = await ctx.db.query<{ packs: number; identities: number }>(
+      'SELECT (SELECT count(*) FROM packs)::int AS packs, (SELECT count(*) FROM identities)::int AS identities',
+    );
+    const counts = await tableRowCounts(ctx.db);
+    expect(counts.map((count) => count.table)).toEqual([...TABLES]);
+    expect(counts.find((c) => c.table === 'packs')).toEqual({ table: 'packs', rows: before.rows[0]!.packs, estimated: false });
+    expect(counts.find((c) => c.table === 'identities')?.rows).toBe(before.rows[0]!.identities);
+    expect(counts.every((count) => typeof count.rows === 'number')).toBe(true);
+  });
+
+  it('tableRowCounts reports a missing table as null', async () => {
+    await ctx.db.query('DROP TABLE notifications');
+    const counts = await tableRowCounts(ctx.db);
+    expect(counts.at(-1)).toEqual({ table: 'notifications', rows: null, estimated: false });
+    expect(await missingTables(ctx.db)).toEqual(['notifications']);
+  });
+
+  it('tableRowCounts with estimate gives a number for every table', async () => {
+    const counts = await tableRowCounts(ctx.db, { estimate: true });
+    expect(counts.map((count) => count.table)).toEqual([...TABLES]);
+    for (const count of counts) expect(count.rows).toBeGreaterThanOrEqual(0);
+  });
+
+  it('missingTables is empty once migrated', async () => {
+    expect(await missingTables(ctx.db)).toEqual([]);
+  });
+});
