@@ -1,0 +1,37 @@
+/**
+ * Attune's data layer: configuration, database access, migrations, the
+ * error registry, and one repository per entity. Every repository function
+ * takes an executor (pool, client or open transaction) first.
+ */
+export * from './errors.js';
+export * from './refs.js';
+export { loadConfig, defaults, envName, parseDatabaseUrl, withDatabase, redactUrl, LOG_LEVELS } from './config.js';
+export type { AttuneConfig, LoadConfigOptions, LogLevel, DatabaseUrlParts } from './config.js';
+export { createLogger, REDACTED_PATHS, type Logger } from './log.js';
+export { createPool, checkConnection, describeConnectionFailure, attuneTypes, SCHEMA, SEARCH_PATH } from './db/pool.js';
+export type { Executor, PoolOptions } from './db/pool.js';
+export { withTransaction } from './db/transaction.js';
+export { mapPgError, mapErrors } from './db/pg-errors.js';
+export { migrate, migrationStatus, loadMigrations, migrationsChecksum, DEFAULT_MIGRATIONS_DIR } from './db/migrator.js';
+export type { Migration, AppliedMigration, MigrationStatus, MigrateOptions } from './db/migrator.js';
+export { EmbeddedServer, findFreePort, type EmbeddedServerOptions } from './db/embedded.js';
+export { cleanTables } from './db/clean.js';
+export { TABLES, TABLES_CHILDREN_FIRST, type TableName } from './db/tables.js';
+export { NotificationListener, createListener } from './db/listener.js';
+export type { NotificationListenerOptions, NotificationHandler, ListenerMessage } from './db/listener.js';
+export { SecretCipher } from './crypto/secrets.js';
+export { hashPassword, verifyPassword } from './crypto/passwords.js';
+export type { Page, Pagination } from './repositories/support/table.js';
+export * from './repositories/packs.js';
+export * from './repositories/runtimes.js';
+export * from './repositories/workers.js';
+export * from './repositories/triggers.js';
+export * from './repositories/actions.js';
+export * from './repositories/rules.js';
+export * from './repositories/events.js';
+export * from './repositories/enforcements.js';
+export * from './repositories/identities.js';
+export * from './repositories/executions.js';
+export * from './repositories/inquiries.js';
+export * from './repositories/keys.js';
+export * from './repositories/notifications.js';
