@@ -1,6 +1,6 @@
 import { DatabaseError, ValidationError } from '../errors.js';
 import { mapPgError } from './pg-errors.js';
-import { SCHEMA, type Executor } from './pool.js';
+import { SCHEMA, type Executor, shortVersion } from './pool.js';
 import { TABLES } from './tables.js';
 
 /**
@@ -119,7 +119,7 @@ function assertNotSystemDatabase(name: string, verb: 'create' | 'drop'): void {
 
 /** What the server says about itself and the connection. */
 export interface ServerInfo {
-  /** `SHOW server_version`, e.g. `16.4` or `18.0 (Debian 18.0-1)`. */
+  /** The version number, e.g. `16.4` (a packager's suffix such as `(Debian 16.4-1)` is dropped). */
   version: string;
   /** `server_version_num`, e.g. 160004. */
   versionNumber: number;
@@ -138,7 +138,7 @@ export async function serverInfo(db: Executor): Promise<ServerInfo> {
     );
     const row = result.rows[0]!;
     return {
-      version: row.version,
+      version: shortVersion(row.version),
       versionNumber: Number(row.version_number),
       database: row.database,
       user: row.user,

@@ -114,12 +114,17 @@ export async function checkConnection(url: string, timeoutMs = 5000): Promise<{ 
   try {
     await client.connect();
     const result = await client.query<{ server_version: string }>('SHOW server_version');
-    return { serverVersion: result.rows[0]!.server_version };
+    return { serverVersion: shortVersion(result.rows[0]!.server_version) };
   } catch (error) {
     throw describeConnectionFailure(url, error);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** `15.20 (Debian 15.20-0+deb12u1)` → `15.20`: the packager's suffix says nothing an operator needs. */
+export function shortVersion(version: string): string {
+  return version.split(' ')[0] ?? version;
 }
 
 /** Turns a failed connection attempt into one line a person can act on. */
