@@ -16,6 +16,10 @@ export { migrate, migrationStatus, loadMigrations, migrationsChecksum, DEFAULT_M
 export type { Migration, AppliedMigration, MigrationStatus, MigrateOptions } from './db/migrator.js';
 export { EmbeddedServer, findFreePort, type EmbeddedServerOptions } from './db/embedded.js';
 export { cleanTables } from './db/clean.js';
+export { openDatabaseTarget, targetDatabaseName, type DatabaseTarget, type OpenTargetOptions } from './db/target.js';
+export { createDatabase, dropDatabase, databaseExists, serverInfo, tableRowCounts, type ServerInfo, type TableRowCount } from './db/admin.js';
+export { verifySchema, type SchemaVerification, type SchemaDifference } from './db/verify.js';
+export { SCHEMA_MANIFEST } from './db/schema-manifest.js';
 export { TABLES, TABLES_CHILDREN_FIRST, type TableName } from './db/tables.js';
 export { NotificationListener, createListener } from './db/listener.js';
 export type { NotificationListenerOptions, NotificationHandler, ListenerMessage } from './db/listener.js';
