@@ -1,8 +1,9 @@
-import { InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, assertPackRef, splitComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
 import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { insertPackComponent } from './support/pack-component.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** How an action runs; mirrors actions_runner_type_check. */
@@ -141,47 +142,7 @@ export const ActionRepository = {
    */
   async create(db: Executor, input: CreateActionInput): Promise<Action> {
     validateInput(ENTITY, input, rules, 'create');
-    if (input.packRef === undefined && input.packId === undefined) {
-      throw new ValidationError(`${ENTITY}.packId or ${ENTITY}.packRef is required`, { entity: ENTITY, field: 'packId' });
-    }
-    const params: unknown[] = [];
-    const p = (value: unknown, type: string): string => {
-      params.push(value);
-      return `$${params.length}::${type}`;
-    };
-    let from = 'packs p WHERE ';
-    if (input.packId !== undefined) {
-      from += `p.id = ${p(input.packId, 'bigint')}`;
-      if (input.packRef !== undefined) from += ` AND p.ref = ${p(input.packRef, 'text')}`;
-    } else {
-      from += `p.ref = ${p(input.packRef, 'text')} AND p.is_active`;
-    }
-    const name = p(input.name, 'text');
-    const columns = ['pack_id', 'pack_ref', 'name', 'ref'];
-    const values = ['p.id', 'p.ref', name, `p.ref || '.' || ${name}`];
-    for (const [field, type] of Object.entries(PARAM_TYPES) as [keyof Action, string][]) {
-      const value = (input as unknown as Record<string, unknown>)[field];
-      if (value === undefined) continue;
-      columns.push(table.column(field));
-      values.push(p(table.toParam(field, value), type));
-    }
-    const result = await table.query(
-      db,
-      `INSERT INTO actions (${columns.join(', ')}) SELECT ${values.join(', ')} FROM ${from} RETURNING ${table.columns}`,
-      params,
-    );
-    if (result.rows.length === 0) {
-      if (input.packId === undefined) {
-        throw new InvalidReferenceError(`${ENTITY}.packRef '${input.packRef}' has no active pack version`, {
-          entity: ENTITY,
-          field: 'packRef',
-          value: input.packRef,
-        });
-      }
-      const described = input.packRef === undefined ? `${input.packId}` : `${input.packId} with ref '${input.packRef}'`;
-      throw new InvalidReferenceError(`${ENTITY}.packId: no pack ${described}`, { entity: ENTITY, field: 'packId', value: input.packId });
-    }
-    return table.fromRow(result.rows[0]!);
+    return insertPackComponent(db, table, { input, paramTypes: PARAM_TYPES, allowBuiltIn: false });
   },
 
   findById: (db: Executor, id: number): Promise<Action | null> => table.findById(db, id),

@@ -1,8 +1,9 @@
-import { InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
 import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { insertPackComponent } from './support/pack-component.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** How a runtime executes code; mirrors runtimes_kind_check. */
@@ -108,42 +109,7 @@ export const RuntimeRepository = {
    */
   async create(db: Executor, input: CreateRuntimeInput): Promise<Runtime> {
     validateInput(ENTITY, input, rules, 'create');
-    if (input.packRef === undefined && input.packId === undefined) {
-      throw new ValidationError(`${ENTITY}.packRef or ${ENTITY}.packId is required`, { entity: ENTITY, field: 'packRef' });
-    }
-    const params: unknown[] = [];
-    const p = (value: unknown, type: string): string => {
-      params.push(value);
-      return `$${params.length}::${type}`;
-    };
-    let from: string;
-    if (input.packId !== undefined) {
-      from = `packs p WHERE p.id = ${p(input.packId, 'bigint')}`;
-      if (input.packRef !== undefined) from += ` AND p.ref = ${p(input.packRef, 'text')}`;
-    } else {
-      // The active version when there is one; otherwise a built-in with no pack row.
-      from = `(SELECT ${p(input.packRef, 'text')} AS ref) s LEFT JOIN packs p ON p.ref = s.ref AND p.is_active`;
-    }
-    const packRef = input.packId !== undefined ? 'p.ref' : 's.ref';
-    const name = p(input.name, 'text');
-    const columns = ['pack_id', 'pack_ref', 'name', 'ref'];
-    const values = ['p.id', packRef, name, `${packRef} || '.' || ${name}`];
-    for (const [field, type] of Object.entries(PARAM_TYPES) as [keyof Runtime, string][]) {
-      const value = (input as unknown as Record<string, unknown>)[field];
-      if (value === undefined) continue;
-      columns.push(table.column(field));
-      values.push(p(table.toParam(field, value), type));
-    }
-    const result = await table.query(
-      db,
-      `INSERT INTO runtimes (${columns.join(', ')}) SELECT ${values.join(', ')} FROM ${from} RETURNING ${table.columns}`,
-      params,
-    );
-    if (result.rows.length === 0) {
-      const described = input.packRef === undefined ? `${input.packId}` : `${input.packId} with ref '${input.packRef}'`;
-      throw new InvalidReferenceError(`${ENTITY}.packId: no pack ${described}`, { entity: ENTITY, field: 'packId', value: input.packId });
-    }
-    return table.fromRow(result.rows[0]!);
+    return insertPackComponent(db, table, { input, paramTypes: PARAM_TYPES, allowBuiltIn: true });
   },
 
   findById: (db: Executor, id: number): Promise<Runtime | null> => table.findById(db, id),

@@ -145,7 +145,7 @@ describe('ActionRepository.create', () => {
   });
 
   it.each([
-    [{ packId: undefined }, 'packId'],
+    [{ packId: undefined }, 'packRef'],
     [{ packId: 'one' }, 'packId'],
     [{ packRef: 'Core' }, 'packRef'],
     [{ name: 'Echo' }, 'name'],
