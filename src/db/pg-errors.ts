@@ -40,7 +40,8 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   const value = secret ? undefined : keyed?.value;
   const shown = keyed && !secret ? ` with ${keyed.field} = ${keyed.value}` : keyed ? ` with that ${keyed.field}` : '';
 
-  if (CONNECTION_ERRNOS.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
+  // 08P01 is a protocol violation: a bug in the caller (say, a wrong parameter count), not an outage.
+  if (CONNECTION_ERRNOS.has(code) || (code.startsWith('08') && code !== '08P01') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
     return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
   }
   if (message === 'Connection terminated unexpectedly' || message.startsWith('timeout exceeded when trying to connect')) {

@@ -217,8 +217,13 @@ export const PackRepository = {
     if (filter.search !== undefined) {
       const query = toPrefixQuery(filter.search);
       if (query === null) return { items: [], total: 0, limit: filter.limit ?? 50, offset: filter.offset ?? 0 };
-      where.add((p) => `search_vector @@ to_tsquery('simple', ${p(query)})`);
-      orderBy = `ts_rank(search_vector, to_tsquery('simple', ${where.param(query)})) DESC, ref, id`;
+      // One placeholder for both uses: the fallback count reuses the WHERE's parameters only.
+      let placeholder = '';
+      where.add((p) => {
+        placeholder = p(query);
+        return `search_vector @@ to_tsquery('simple', ${placeholder})`;
+      });
+      orderBy = `ts_rank(search_vector, to_tsquery('simple', ${placeholder})) DESC, ref, id`;
     }
     return table.list(db, where, filter, orderBy);
   },

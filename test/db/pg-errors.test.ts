@@ -78,6 +78,12 @@ describe('mapPgError on connection failures', () => {
     expect(mapPgError(Object.assign(new Error('boom'), { code }))).toBeInstanceOf(DatabaseUnavailableError);
   });
 
+  it('treats 08P01 (protocol violation) as a programming error, not an outage', () => {
+    const error = mapPgError(Object.assign(new Error('bind message supplies 2 parameters'), { code: '08P01' }));
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as DatabaseError).sqlState).toBe('08P01');
+  });
+
   it('recognises pg messages for dropped connections and checkout time-outs', () => {
     expect(mapPgError(new Error('Connection terminated unexpectedly'))).toBeInstanceOf(DatabaseUnavailableError);
     expect(mapPgError(new Error('timeout exceeded when trying to connect'))).toBeInstanceOf(DatabaseUnavailableError);

@@ -157,6 +157,14 @@ describe('PackRepository.list and search', () => {
     expect((await PackRepository.search(ctx.db, 'CHA')).items.map((p) => p.ref)).toEqual(['slack']);
   });
 
+  it('pages through search results, past the last match too, with a steady total', async () => {
+    for (let i = 0; i < 3; i++) await new PackFixture(`found_${i}`).withName(`Findable ${i}`).create(ctx.db);
+    const page = await PackRepository.search(ctx.db, 'findable', { limit: 2, offset: 2 });
+    expect(page).toMatchObject({ total: 3, items: [{ ref: 'found_2' }] });
+    // Past the end the total comes from a second query, which must get the right parameters.
+    expect(await PackRepository.search(ctx.db, 'findable', { limit: 2, offset: 10 })).toMatchObject({ items: [], total: 3 });
+  });
+
   it('treats search text as words only, so tsquery syntax cannot break the query', async () => {
     await new PackFixture('safe').withName('Safe pack').create(ctx.db);
     expect((await PackRepository.search(ctx.db, "safe & !'|:*()")).items.map((p) => p.ref)).toEqual(['safe']);

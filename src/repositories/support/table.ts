@@ -178,9 +178,13 @@ export class Table<E extends { id: number }> {
     return row;
   }
 
-  /** The first row matching `condition` (written with $1…), or null. */
-  async findOne(db: Executor, condition: string, values: unknown[], orderBy = 'id'): Promise<E | null> {
-    const result = await this.query(db, `SELECT ${this.columns} FROM ${this.table} WHERE ${condition} ORDER BY ${orderBy} LIMIT 1`, values);
+  /**
+   * The row matching `condition` (written with $1…), or null. The condition
+   * must identify at most one row (a unique key): no ORDER BY is added, so a
+   * lookup is a plain index probe.
+   */
+  async findOne(db: Executor, condition: string, values: unknown[]): Promise<E | null> {
+    const result = await this.query(db, `SELECT ${this.columns} FROM ${this.table} WHERE ${condition} LIMIT 1`, values);
     return result.rows.length === 0 ? null : this.fromRow(result.rows[0]!);
   }
 
@@ -200,7 +204,10 @@ export class Table<E extends { id: number }> {
   /**
    * One page of rows matching `where`, in `orderBy` order (which must end in
    * a unique column so pages never skip or repeat a row), and the total.
-   * One round trip; a second only when the page is past the end.
+   * One round trip; a second only when the page is past the end. The total is
+   * an uncorrelated sub-select, evaluated once: unlike `count(*) OVER ()` it
+   * does not make the server produce every matching row before LIMIT, so the
+   * page itself stays an index scan that stops after `limit` rows.
    */
   async list(db: Executor, where: Where, pagination: Pagination | undefined, orderBy: string): Promise<Page<E>> {
     const { limit, offset } = pageOf(pagination, this.entity);
@@ -208,7 +215,8 @@ export class Table<E extends { id: number }> {
     const n = where.values.length;
     const result = await this.query(
       db,
-      `SELECT ${this.columns}, count(*) OVER () AS total_count FROM ${this.table}${filter} ORDER BY ${orderBy} LIMIT $${n + 1} OFFSET $${n + 2}`,
+      `SELECT ${this.columns}, (SELECT count(*) FROM ${this.table}${filter}) AS total_count
+         FROM ${this.table}${filter} ORDER BY ${orderBy} LIMIT $${n + 1} OFFSET $${n + 2}`,
       [...where.values, limit, offset],
     );
     let total: number;
