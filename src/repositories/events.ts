@@ -106,7 +106,7 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
   const result = await table.query(
     db,
     `WITH input AS MATERIALIZED (
-            SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, i.*
+            SELECT nextval('events_id_seq'::regclass) AS id, i.*
               FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[])
                    WITH ORDINALITY AS i(trigger_ref, trigger_id, payload, source, trace_id, created_at, ord)),
           resolved AS MATERIALIZED (
@@ -136,6 +136,39 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
   return result.rows.map(table.fromRow);
 }
 
+/**
+ * One event in one plain statement: the hot path of sensors and webhooks,
+ * so it avoids the batch statement's CTEs. By id, the trigger must exist;
+ * by ref, trigger_id is the trigger's id or null when none has that ref.
+ */
+async function insertEvent(db: Executor, input: CreateEventInput): Promise<Event> {
+  const rest = [JSON.stringify(input.payload ?? {}), input.source ?? null, input.traceId ?? null, input.createdAt ?? null];
+  const values = `$2::jsonb, $3::text, $4::text, coalesce($5::timestamptz, now())`;
+  if (input.triggerId !== undefined) {
+    const result = await table.query(
+      db,
+      `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at)
+       SELECT t.id, t.ref, ${values} FROM triggers t WHERE t.id = $1 RETURNING ${table.columns}`,
+      [input.triggerId, ...rest],
+    );
+    if (result.rows.length === 0) {
+      throw new InvalidReferenceError(`${ENTITY}.triggerId ${input.triggerId} does not name an existing trigger`, {
+        entity: ENTITY,
+        field: 'triggerId',
+        value: input.triggerId,
+      });
+    }
+    return table.fromRow(result.rows[0]!);
+  }
+  const result = await table.query(
+    db,
+    `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at)
+     VALUES ((SELECT id FROM triggers WHERE ref = $1), $1, ${values}) RETURNING ${table.columns}`,
+    [input.triggerRef, ...rest],
+  );
+  return table.fromRow(result.rows[0]!);
+}
+
 function assertDate(value: unknown, field: string): void {
   is.timestamp(value, field, ENTITY);
 }
@@ -145,8 +178,7 @@ export const EventRepository = {
   /** Records one event; the trigger id is resolved from the ref in the same statement (null when no trigger has it). */
   async create(db: Executor, input: CreateEventInput): Promise<Event> {
     validateEvent(input);
-    const [event] = await insertEvents(db, [input]);
-    return event!;
+    return insertEvent(db, input);
   },
 
   /**
