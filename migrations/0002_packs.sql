@@ -44,6 +44,8 @@ CREATE TABLE packs (
 -- serves every lookup by ref: ref is its leading column.)
 CREATE UNIQUE INDEX packs_one_active_per_ref ON packs (ref) WHERE is_active;
 CREATE INDEX packs_search_idx ON packs USING gin (search_vector);
+-- Packs with a keyword: keywords @> ARRAY['x'].
+CREATE INDEX packs_keywords_idx ON packs USING gin (keywords);
 -- Which packs depend on a given pack: dependencies ? 'core'.
 CREATE INDEX packs_dependencies_idx ON packs USING gin (dependencies);
 

@@ -28,7 +28,8 @@ CREATE TABLE actions (
 );
 
 CREATE INDEX actions_ref_idx ON actions (ref);
-CREATE INDEX actions_runner_type_idx ON actions (runner_type);
+-- Ends in the list order (ref, id), so a page by runner type stops after `limit` rows.
+CREATE INDEX actions_runner_type_idx ON actions (runner_type, ref, id);
 CREATE INDEX actions_enabled_idx ON actions (id) WHERE enabled;
 CREATE INDEX actions_disabled_idx ON actions (id) WHERE NOT enabled;
 -- Actions carrying a tag: tags @> ARRAY['x'].

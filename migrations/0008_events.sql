@@ -12,9 +12,11 @@ CREATE TABLE events (
   CONSTRAINT events_payload_check CHECK (jsonb_typeof(payload) = 'object')
 );
 
-CREATE INDEX events_trigger_ref_created_at_idx ON events (trigger_ref, created_at DESC);
-CREATE INDEX events_created_at_idx ON events (created_at DESC);
+-- Each ordering index ends in id, the list's tie-breaker (created_at DESC, id DESC),
+-- so a page is an index scan that stops after `limit` rows, with no sort.
+CREATE INDEX events_trigger_ref_created_at_idx ON events (trigger_ref, created_at DESC, id DESC);
+CREATE INDEX events_created_at_idx ON events (created_at DESC, id DESC);
 CREATE INDEX events_trigger_id_idx ON events (trigger_id);
 -- List filters: events from one sensor or webhook, newest first; one trace.
-CREATE INDEX events_source_created_at_idx ON events (source, created_at DESC);
+CREATE INDEX events_source_created_at_idx ON events (source, created_at DESC, id DESC);
 CREATE INDEX events_trace_id_idx ON events (trace_id) WHERE trace_id IS NOT NULL;

@@ -25,10 +25,10 @@ CREATE UNIQUE INDEX enforcements_rule_event_key ON enforcements (rule_id, event_
   WHERE rule_id IS NOT NULL AND event_id IS NOT NULL;
 CREATE INDEX enforcements_rule_id_idx ON enforcements (rule_id);
 CREATE INDEX enforcements_event_id_idx ON enforcements (event_id);
-CREATE INDEX enforcements_status_created_at_idx ON enforcements (status, created_at);
+CREATE INDEX enforcements_status_created_at_idx ON enforcements (status, created_at, id);
 -- List filters: by rule ref (kept when the rule is gone) and by time, newest first.
-CREATE INDEX enforcements_rule_ref_created_at_idx ON enforcements (rule_ref, created_at DESC);
-CREATE INDEX enforcements_created_at_idx ON enforcements (created_at DESC);
+CREATE INDEX enforcements_rule_ref_created_at_idx ON enforcements (rule_ref, created_at DESC, id DESC);
+CREATE INDEX enforcements_created_at_idx ON enforcements (created_at DESC, id DESC);
 
 CREATE TRIGGER enforcements_set_updated_at BEFORE UPDATE ON enforcements
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();

@@ -30,10 +30,10 @@ CREATE TABLE executions (
   CONSTRAINT executions_parent_id_check CHECK (parent_id <> id)
 );
 
-CREATE INDEX executions_status_created_at_idx ON executions (status, created_at);
+CREATE INDEX executions_status_created_at_idx ON executions (status, created_at, id);
 -- The default listing (newest first, read backwards) and the since / until filters.
 CREATE INDEX executions_created_at_idx ON executions (created_at, id);
-CREATE INDEX executions_action_ref_created_at_idx ON executions (action_ref, created_at DESC);
+CREATE INDEX executions_action_ref_created_at_idx ON executions (action_ref, created_at DESC, id DESC);
 CREATE INDEX executions_parent_id_idx ON executions (parent_id);
 CREATE INDEX executions_enforcement_id_idx ON executions (enforcement_id);
 CREATE INDEX executions_action_id_idx ON executions (action_id);

@@ -106,7 +106,7 @@ describe('verifySchema reports exactly what is wrong', () => {
     const result = await verifySchema(ctx.db);
     expect(result.problems.map((p) => p.message)).toEqual([
       'missing trigger packs_set_updated_at on packs',
-      'different index actions_runner_type_idx on actions: expected btree (runner_type), found btree (runner_type, name)',
+      'different index actions_runner_type_idx on actions: expected btree (runner_type, ref, id), found btree (runner_type, name)',
     ]);
   });
 
