@@ -15,8 +15,13 @@ describe('createPool', () => {
   it('sets search_path to the attune schema and returns BIGINTs as numbers', async () => {
     const pool = createPool({ url, maxConnections: 2 });
     pools.push(pool);
-    const result = await pool.query<{ path: string; big: number; n: number }>(`SELECT current_setting('search_path') AS path, 9007199254740991::bigint AS big, count(*) AS n FROM packs`);
-    expect(result.rows[0]).toEqual({ path: 'attune,public', big: Number.MAX_SAFE_INTEGER, n: 0 });
+    const result = await pool.query<{ path: string; big: number; n: number }>(
+      `SELECT current_setting('search_path') AS path, 9007199254740991::bigint AS big, count(*) AS n FROM (VALUES (1), (2)) v`,
+    );
+    expect(result.rows[0]).toEqual({ path: 'attune,public', big: Number.MAX_SAFE_INTEGER, n: 2 });
+    // Unqualified names resolve in the attune schema.
+    expect((await pool.query(`SELECT to_regclass('packs')::text AS t`)).rows[0]).toEqual({ t: 'packs' });
+    expect((await pool.query(`SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'packs'::regclass`)).rows[0]).toEqual({ nspname: 'attune' });
   });
 
   it('refuses a BIGINT beyond the safe integer range instead of rounding it', async () => {

@@ -108,6 +108,16 @@ describe('set_updated_at', () => {
     expect(result.rows[0]).toEqual({ updated_recent: true, created: new Date('2001-01-01T00:00:00Z') });
   });
 
+  it('moves updated_at by at least a millisecond on every update, so millisecond clocks see each one', async () => {
+    const { rows } = await ctx.db.query<{ id: number }>(`INSERT INTO workers (name) VALUES ('rapid') RETURNING id`);
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const updated = await ctx.db.query<{ updated_at: Date }>('UPDATE workers SET port = $2 WHERE id = $1 RETURNING updated_at', [rows[0]!.id, 1000 + i]);
+      seen.push(updated.rows[0]!.updated_at.getTime());
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i]! - seen[i - 1]!).toBeGreaterThanOrEqual(1);
+  });
+
   it('an UPDATE that matches no row changes nothing', async () => {
     const rows = await seed(ctx.db);
     const before = await ctx.db.query('SELECT updated_at::text AS u FROM packs WHERE id = $1', [rows.packs.id]);
