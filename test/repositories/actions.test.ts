@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
 import { AlreadyExistsError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
-import { ActionRepository, RUNNER_TYPES, escapeLike } from '../../src/repositories/actions.js';
+import { ActionRepository, RUNNER_TYPES, escapeLike, type ActionFilter } from '../../src/repositories/actions.js';
 import { PackRepository } from '../../src/repositories/packs.js';
 import { RuntimeRepository } from '../../src/repositories/runtimes.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
@@ -11,44 +11,55 @@ import { PackFixture } from '../../src/testing/fixtures/packs.js';
 import { RuntimeFixture } from '../../src/testing/fixtures/runtimes.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, checkValues, indexesUsed } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
 
-/** The quoted values of a `CHECK (col IN (…))` constraint, as PostgreSQL prints it. */
-async function checkValues(db: Executor, table: string, constraint: string): Promise<string[]> {
-  const { rows } = await db.query<{ def: string }>(
-    'SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2',
-    [table, constraint],
-  );
-  expect(rows).toHaveLength(1);
-  return [...rows[0]!.def.matchAll(/'([^']*)'::text/g)].map((match) => match[1]!);
+/** Rows of the seeded volume the plan tests query: an active pack version, its ref, and the ref of one of its actions. */
+interface SeededActions {
+  packId: number;
+  packRef: string;
+  actionRef: string;
 }
 
-/** Runs `call` against a recording executor, then EXPLAINs its one statement with sequential scans off and returns the indexes the plan uses. */
-async function indexesUsed(db: Executor, call: (db: Executor) => Promise<unknown>): Promise<string[]> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recorder = {
-    query: (text: string, values: unknown[] = []) => {
-      statements.push({ text, values });
-      return db.query(text, values);
-    },
-  } as Executor;
-  await call(recorder);
-  expect(statements).toHaveLength(1);
-  await db.query('SET LOCAL enable_seqscan = off');
-  const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${statements[0]!.text}`, statements[0]!.values);
-  const names: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (key === 'Index Name' && typeof value === 'string') names.push(value);
-        else walk(value);
-      }
-    }
-  };
-  walk(rows[0]!['QUERY PLAN']);
-  return names;
+/**
+ * Seeds the volume the plan tests need inside the test's transaction, then
+ * ANALYZEs: 250 pack refs with four installed versions each (one active),
+ * three actions in every version (3,000 actions). Every filtered value is
+ * rare (about 10 rows): runner type python, the tag ops, names containing
+ * deploy, and enabled = false (or, with `enabled: 'rare'`, enabled = true).
+ */
+async function seedActions(db: Executor, options: { enabled?: 'common' | 'rare' } = {}): Promise<SeededActions> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `WITH p AS (
+       INSERT INTO packs (ref, version, name, is_active)
+       SELECT $1 || '_' || (g % 250), (g / 250) || '.0.0', 'Seeded pack', g / 250 = 3
+         FROM generate_series(0, 999) AS g
+       RETURNING id, ref
+     )
+     INSERT INTO actions (pack_id, pack_ref, name, ref, runner_type, enabled, tags)
+     SELECT p.id, p.ref, x.name, p.ref || '.' || x.name,
+            CASE WHEN x.n % 300 = 0 THEN 'python' ELSE (ARRAY['shell', 'http', 'node'])[1 + x.n % 3] END,
+            (x.n % 300 = 1) = $2::boolean,
+            ARRAY['team' || x.n % 40] || CASE WHEN x.n % 300 = 2 THEN ARRAY['ops'] ELSE ARRAY[]::text[] END
+       FROM p
+       CROSS JOIN generate_series(1, 3) AS i
+       CROSS JOIN LATERAL (
+         SELECT p.id * 3 + i AS n,
+                CASE WHEN (p.id * 3 + i) % 300 = 3 THEN 'deploy_' || i
+                     ELSE (ARRAY['create', 'delete', 'list', 'get', 'update', 'restart', 'stop'])[1 + (p.id * 3 + i) % 7]
+                          || '_' || (ARRAY['vm', 'disk', 'user', 'host', 'service', 'volume'])[1 + (p.id * 3 + i) % 6] || '_' || i
+                END AS name
+       ) AS x`,
+    [prefix, options.enabled === 'rare'],
+  );
+  await analyze(db, 'packs', 'actions');
+  const { rows } = await db.query<{ pack_id: number; pack_ref: string; ref: string }>(
+    'SELECT a.pack_id, a.pack_ref, a.ref FROM actions a JOIN packs p ON p.id = a.pack_id AND p.is_active WHERE p.ref = $1 ORDER BY a.id LIMIT 1',
+    [`${prefix}_7`],
+  );
+  return { packId: rows[0]!.pack_id, packRef: rows[0]!.pack_ref, actionRef: rows[0]!.ref };
 }
 
 describe('ActionRepository.create', () => {
@@ -230,8 +241,10 @@ describe('action lookups', () => {
   });
 
   it('findByRef is served by the active-pack and (pack_id, name) indexes', async () => {
-    const used = await indexesUsed(ctx.db, (db) => ActionRepository.findByRef(db, 'core.echo'));
-    expect(used).toEqual(expect.arrayContaining(['packs_one_active_per_ref', 'actions_pack_id_name_key']));
+    const { actionRef } = await seedActions(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => ActionRepository.findByRef(db, actionRef));
+    expect(plan.indexes).toEqual(expect.arrayContaining(['packs_one_active_per_ref', 'actions_pack_id_name_key']));
+    expect(plan.seqScans).toEqual([]);
   });
 });
 
@@ -304,16 +317,18 @@ describe('ActionRepository.list', () => {
   });
 
   it.each([
-    [{ packId: 1 }, 'actions_pack_id_name_key'],
-    [{ packRef: 'core' }, 'packs_one_active_per_ref'],
-    [{ packRef: 'core' }, 'actions_pack_id_name_key'],
-    [{ runnerType: 'python' }, 'actions_runner_type_idx'],
-    [{ enabled: true }, 'actions_enabled_idx'],
-    [{ enabled: false }, 'actions_disabled_idx'],
-    [{ tag: 'ops' }, 'actions_tags_idx'],
-    [{ search: 'deploy' }, 'actions_name_trgm_idx'],
-  ])('serves the filter %j with %s', async (filter, index) => {
-    expect(await indexesUsed(ctx.db, (db) => ActionRepository.list(db, filter as never))).toContain(index);
+    ['packId', ['actions_pack_id_name_key'], (seeded: SeededActions) => ({ packId: seeded.packId })],
+    ['packRef', ['packs_one_active_per_ref', 'actions_pack_id_name_key'], (seeded: SeededActions) => ({ packRef: seeded.packRef })],
+    ['runnerType', ['actions_runner_type_idx'], () => ({ runnerType: 'python' })],
+    ['enabled: true', ['actions_enabled_idx'], () => ({ enabled: true })],
+    ['enabled: false', ['actions_disabled_idx'], () => ({ enabled: false })],
+    ['tag', ['actions_tags_idx'], () => ({ tag: 'ops' })],
+    ['search', ['actions_name_trgm_idx'], () => ({ search: 'deploy' })],
+  ] as const)('serves the %s filter with %j at volume', async (label, indexes, filterOf) => {
+    const seeded = await seedActions(ctx.db, { enabled: label === 'enabled: true' ? 'rare' : 'common' });
+    const plan = await indexesUsed(ctx.db, (db) => ActionRepository.list(db, filterOf(seeded) as ActionFilter));
+    expect(plan.indexes).toEqual(expect.arrayContaining([...indexes]));
+    expect(plan.seqScans).toEqual([]);
   });
 });
 
@@ -366,7 +381,7 @@ describe('ActionRepository.update and delete', () => {
 
 describe('action constants and fixture', () => {
   it('RUNNER_TYPES mirrors the actions_runner_type_check constraint', async () => {
-    expect(await checkValues(ctx.db, 'actions', 'actions_runner_type_check')).toEqual([...RUNNER_TYPES]);
+    expect(await checkValues(ctx.db, 'actions_runner_type_check')).toEqual([...RUNNER_TYPES]);
   });
 
   it('creates a pack for the action when none is given, or uses the active version of forPackRef', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
 import { IllegalStateChangeError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { ActionRepository } from '../../src/repositories/actions.js';
@@ -25,17 +26,41 @@ import { ExecutionFixture } from '../../src/testing/fixtures/executions.js';
 import { IdentityFixture } from '../../src/testing/fixtures/identities.js';
 import { InquiryFixture } from '../../src/testing/fixtures/inquiries.js';
 import { PackFixture } from '../../src/testing/fixtures/packs.js';
+import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, checkValues, indexesUsed } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
 
 const ALLOWED = Object.entries(EXECUTION_TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => [from, to] as [ExecutionStatus, ExecutionStatus]));
 const REFUSED = EXECUTION_STATUSES.flatMap((from) => EXECUTION_STATUSES.filter((to) => !canTransition(from, to)).map((to) => [from, to] as [ExecutionStatus, ExecutionStatus]));
 
-async function checkValues(constraint: string): Promise<string[]> {
-  const result = await ctx.db.query<{ def: string }>('SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = $1', [constraint]);
-  return [...result.rows[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((match) => match[1]!);
+/**
+ * Seeds the volume the plan test needs inside the test's transaction, then
+ * ANALYZEs: 3,000 executions of 300 actions, one a minute over the last two
+ * days. A backlog of one in ten is requested; about twenty are scheduled or
+ * running with leases given out in the same order, half of them ended; the
+ * rest are finished (succeeded, failed or canceled, interleaved).
+ */
+async function seedExecutions(db: Executor): Promise<void> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `INSERT INTO executions (action_ref, status, lease_expires_at, started_at, finished_at, created_at)
+     SELECT $1 || '_' || g % 300 || '.run', x.status,
+            CASE WHEN x.status IN ('scheduled', 'running') THEN now() + make_interval(secs => 1200 - g) END,
+            CASE WHEN x.status <> 'requested' THEN x.created_at END,
+            CASE WHEN x.status IN ('succeeded', 'failed', 'canceled') THEN x.created_at + interval '1 second' END,
+            x.created_at
+       FROM generate_series(1, 3000) AS g
+       CROSS JOIN LATERAL (
+         SELECT CASE WHEN g % 10 = 0 THEN 'requested' WHEN g % 300 = 1 THEN 'scheduled' WHEN g % 300 = 2 THEN 'running'
+                     ELSE (ARRAY['succeeded', 'succeeded', 'failed', 'canceled'])[1 + g % 4] END AS status,
+                now() - make_interval(mins => g) AS created_at
+       ) AS x`,
+    [prefix],
+  );
+  await analyze(db, 'executions');
 }
 
 /** Sets a lease that ended a minute ago, as a dead worker leaves it. */
@@ -45,7 +70,7 @@ async function expireLeaseOf(execution: Execution): Promise<void> {
 
 describe('execution statuses', () => {
   it('EXECUTION_STATUSES equals the CHECK in the migration, in order', async () => {
-    expect(await checkValues('executions_status_check')).toEqual([...EXECUTION_STATUSES]);
+    expect(await checkValues(ctx.db, 'executions_status_check')).toEqual([...EXECUTION_STATUSES]);
   });
 
   it('the transition table covers every status, final statuses lead nowhere, and the lease set matches the lease index', async () => {
@@ -366,15 +391,14 @@ describe('the queue: claim, renewLease, expireLeases', () => {
   });
 
   it('the claim and sweep queries are served by the partial indexes', async () => {
-    await withTransaction(ctx.db, async (tx) => {
-      await tx.query('SET LOCAL enable_seqscan = off');
-      const claim = await tx.query("EXPLAIN SELECT id FROM executions WHERE status = 'requested' ORDER BY created_at, id LIMIT 5 FOR UPDATE SKIP LOCKED");
-      expect(claim.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('executions_runnable_idx');
-      const sweep = await tx.query(
-        "EXPLAIN SELECT id FROM executions WHERE status IN ('scheduled', 'running', 'canceling') AND lease_expires_at < now() ORDER BY lease_expires_at",
-      );
-      expect(sweep.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('executions_lease_idx');
-    });
+    await seedExecutions(ctx.db);
+    const worker = await new WorkerFixture().create(ctx.db);
+    const claim = await indexesUsed(ctx.db, (db) => ExecutionRepository.claim(db, { workerId: worker.id, limit: 5 }));
+    expect(claim.indexes).toContain('executions_runnable_idx');
+    expect(claim.seqScans).toEqual([]);
+    const sweep = await indexesUsed(ctx.db, (db) => ExecutionRepository.expireLeases(db));
+    expect(sweep.indexes).toContain('executions_lease_idx');
+    expect(sweep.seqScans).toEqual([]);
   });
 
   it('renewLease extends the lease for the owning worker only', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
 import { IllegalStateChangeError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { IdentityRepository } from '../../src/repositories/identities.js';
@@ -7,17 +8,47 @@ import { expectErrorType } from '../../src/testing/assertions.js';
 import { ExecutionFixture } from '../../src/testing/fixtures/executions.js';
 import { IdentityFixture } from '../../src/testing/fixtures/identities.js';
 import { InquiryFixture } from '../../src/testing/fixtures/inquiries.js';
+import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, checkValues, indexesUsed } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
 
 const inOneHour = (): Date => new Date(Date.now() + 3600_000);
 const aMinuteAgo = (): Date => new Date(Date.now() - 60_000);
 
+/**
+ * Seeds the volume the plan test needs inside the test's transaction, then
+ * ANALYZEs: 300 paused executions with ten inquiries each (3,000). Almost all
+ * are answered, timed out or canceled, interleaved; about ten are pending,
+ * half of them past their deadline.
+ */
+async function seedInquiries(db: Executor): Promise<void> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `WITH e AS (
+       INSERT INTO executions (action_ref, status) SELECT $1 || '_' || g || '.ask', 'paused' FROM generate_series(1, 300) AS g
+       RETURNING id
+     ),
+     numbered AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM e)
+     INSERT INTO inquiries (execution_id, prompt, status, response, timeout_at, responded_at, created_at)
+     SELECT numbered.id, 'Approve?', x.status, CASE WHEN x.status = 'responded' THEN '{"ok": true}'::jsonb END,
+            now() + make_interval(mins => CASE WHEN (g / 300) % 2 = 0 THEN 60 ELSE -g END),
+            CASE WHEN x.status = 'responded' THEN now() - make_interval(mins => g) END,
+            now() - make_interval(mins => g + 5)
+       FROM generate_series(0, 2999) AS g
+       JOIN numbered ON numbered.k = g % 300
+       CROSS JOIN LATERAL (
+         SELECT CASE WHEN g % 300 = 7 THEN 'pending' ELSE (ARRAY['responded', 'responded', 'timeout', 'canceled'])[1 + g % 4] END AS status
+       ) AS x`,
+    [prefix],
+  );
+  await analyze(db, 'executions', 'inquiries');
+}
+
 describe('inquiry statuses', () => {
   it('INQUIRY_STATUSES equals the CHECK in the migration, in order', async () => {
-    const result = await ctx.db.query<{ def: string }>("SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'inquiries_status_check'");
-    expect([...result.rows[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1])).toEqual([...INQUIRY_STATUSES]);
+    expect(await checkValues(ctx.db, 'inquiries_status_check')).toEqual([...INQUIRY_STATUSES]);
   });
 });
 
@@ -159,11 +190,10 @@ describe('InquiryRepository.timeOutExpired and cancel', () => {
   });
 
   it('the sweep is served by inquiries_status_timeout_at_idx', async () => {
-    await withTransaction(ctx.db, async (tx) => {
-      await tx.query('SET LOCAL enable_seqscan = off');
-      const plan = await tx.query("EXPLAIN SELECT id FROM inquiries WHERE status = 'pending' AND timeout_at <= now() FOR UPDATE SKIP LOCKED");
-      expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('inquiries_status_timeout_at_idx');
-    });
+    await seedInquiries(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => InquiryRepository.timeOutExpired(db));
+    expect(plan.indexes).toContain('inquiries_status_timeout_at_idx');
+    expect(plan.seqScans).toEqual([]);
   });
 
   it('cancel moves a pending inquiry (even one past its deadline) to canceled, and only a pending one', async () => {

@@ -12,34 +12,38 @@ import { ActionFixture } from '../../src/testing/fixtures/actions.js';
 import { PackFixture } from '../../src/testing/fixtures/packs.js';
 import { RuleFixture } from '../../src/testing/fixtures/rules.js';
 import { TriggerFixture } from '../../src/testing/fixtures/triggers.js';
+import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, indexesUsed, recording } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
 
-/** An executor that counts the statements sent through it: round trips, and none before validation passes. */
-function recording(db: Executor): Executor & { statements: { text: string; values: unknown[] }[] } {
-  const statements: { text: string; values: unknown[] }[] = [];
-  return {
-    statements,
-    query: ((text: string, values: unknown[] = []) => {
-      statements.push({ text, values });
-      return db.query(text, values);
-    }) as Executor['query'],
-  };
-}
-
 /**
- * The plan of the one statement `run` sends, with sequential scans priced out
- * (the test tables are tiny) so the plan shows which index can serve it.
+ * Seeds the volume the plan tests need inside the test's transaction, then
+ * ANALYZEs: 250 pack refs with four installed versions each and three rules
+ * in every version (3,000 rules). Each of 300 trigger refs and 300 action
+ * refs is used by ten rules; one rule in five is disabled. Returns a seeded
+ * trigger ref, action ref and pack ref.
  */
-async function planOf(run: (db: Executor) => Promise<unknown>): Promise<string> {
-  const db = recording(ctx.db);
-  await run(db);
-  const [statement] = db.statements;
-  await ctx.db.query('SET LOCAL enable_seqscan = off');
-  const plan = await ctx.db.query(`EXPLAIN (FORMAT JSON) ${statement!.text}`, statement!.values);
-  await ctx.db.query('SET LOCAL enable_seqscan = on');
-  return JSON.stringify(plan.rows[0]);
+async function seedRules(db: Executor): Promise<{ triggerRef: string; actionRef: string; packRef: string }> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `WITH p AS (
+       INSERT INTO packs (ref, version, name, is_active)
+       SELECT $1 || '_' || (g % 250), (g / 250) || '.0.0', 'Seeded pack', g / 250 = 3
+         FROM generate_series(0, 999) AS g
+       RETURNING id, ref, version
+     )
+     INSERT INTO rules (pack_id, pack_ref, name, ref, trigger_ref, action_ref, enabled)
+     SELECT p.id, p.ref, x.name, p.ref || '.' || x.name,
+            $1 || '_t' || x.n % 300 || '.fired', $1 || '_a' || (x.n * 7) % 300 || '.run', (x.n / 300) % 5 <> 0
+       FROM p
+       CROSS JOIN generate_series(1, 3) AS i
+       CROSS JOIN LATERAL (SELECT p.id * 3 + i AS n, 'r' || split_part(p.version, '.', 1) || '_' || i AS name) AS x`,
+    [prefix],
+  );
+  await analyze(db, 'packs', 'rules');
+  return { triggerRef: `${prefix}_t7.fired`, actionRef: `${prefix}_a7.run`, packRef: `${prefix}_7` };
 }
 
 /** A pack with a trigger and an action in it. */
@@ -246,10 +250,11 @@ describe('RuleRepository.listEnabledForTrigger', () => {
   });
 
   it('is served by the partial index rules_trigger_ref_enabled_idx', async () => {
-    const rule = await new RuleFixture().create(ctx.db);
-    const plan = await planOf((db) => RuleRepository.listEnabledForTrigger(db, rule.triggerRef));
-    expect(plan).toContain('rules_trigger_ref_enabled_idx');
-    expect(plan).not.toContain('rules_trigger_ref_disabled_idx');
+    const { triggerRef } = await seedRules(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => RuleRepository.listEnabledForTrigger(db, triggerRef));
+    expect(plan.indexes).toContain('rules_trigger_ref_enabled_idx');
+    expect(plan.indexes).not.toContain('rules_trigger_ref_disabled_idx');
+    expect(plan.seqScans).toEqual([]);
   });
 
   it('refuses a malformed trigger ref before any SQL', async () => {
@@ -280,14 +285,19 @@ describe('RuleRepository.list', () => {
   });
 
   it('serves the trigger ref filter from the two partial indexes, whatever the enabled flag', async () => {
-    const rule = await new RuleFixture().create(ctx.db);
-    const either = await planOf((db) => RuleRepository.list(db, { triggerRef: rule.triggerRef }));
-    expect(either).toContain('rules_trigger_ref_enabled_idx');
-    expect(either).toContain('rules_trigger_ref_disabled_idx');
-    const disabled = await planOf((db) => RuleRepository.list(db, { triggerRef: rule.triggerRef, enabled: false }));
-    expect(disabled).toContain('rules_trigger_ref_disabled_idx');
-    expect(await planOf((db) => RuleRepository.list(db, { actionRef: rule.actionRef }))).toContain('rules_action_ref_idx');
-    expect(await planOf((db) => RuleRepository.list(db, { packRef: rule.packRef }))).toContain('rules_pack_id_idx');
+    const seeded = await seedRules(ctx.db);
+    const either = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { triggerRef: seeded.triggerRef }));
+    expect(either.indexes).toEqual(expect.arrayContaining(['rules_trigger_ref_enabled_idx', 'rules_trigger_ref_disabled_idx']));
+    expect(either.seqScans).toEqual([]);
+    const disabled = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { triggerRef: seeded.triggerRef, enabled: false }));
+    expect(disabled.indexes).toContain('rules_trigger_ref_disabled_idx');
+    expect(disabled.seqScans).toEqual([]);
+    const byAction = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { actionRef: seeded.actionRef }));
+    expect(byAction.indexes).toContain('rules_action_ref_idx');
+    expect(byAction.seqScans).toEqual([]);
+    const byPack = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { packRef: seeded.packRef }));
+    expect(byPack.indexes).toContain('rules_pack_id_idx');
+    expect(byPack.seqScans).toEqual([]);
   });
 
   it('packRef covers every installed version of the pack', async () => {

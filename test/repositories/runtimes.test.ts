@@ -4,7 +4,7 @@ import { withTransaction } from '../../src/db/transaction.js';
 import { AlreadyExistsError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { ActionRepository } from '../../src/repositories/actions.js';
 import { PackRepository } from '../../src/repositories/packs.js';
-import { RUNTIME_KINDS, RuntimeRepository } from '../../src/repositories/runtimes.js';
+import { RUNTIME_KINDS, RuntimeRepository, type RuntimeFilter } from '../../src/repositories/runtimes.js';
 import { WorkerRepository } from '../../src/repositories/workers.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { ActionFixture } from '../../src/testing/fixtures/actions.js';
@@ -13,44 +13,43 @@ import { RuntimeFixture } from '../../src/testing/fixtures/runtimes.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, checkValues, indexesUsed } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
 
-/** The quoted values of a `CHECK (col IN (…))` constraint, as PostgreSQL prints it. */
-async function checkValues(db: Executor, table: string, constraint: string): Promise<string[]> {
-  const { rows } = await db.query<{ def: string }>(
-    'SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2',
-    [table, constraint],
-  );
-  expect(rows).toHaveLength(1);
-  return [...rows[0]!.def.matchAll(/'([^']*)'::text/g)].map((match) => match[1]!);
+/** Rows of the seeded volume the plan tests query: a pack and its ref. */
+interface SeededRuntimes {
+  packId: number;
+  packRef: string;
 }
 
-/** Runs `call` against a recording executor, then EXPLAINs its one statement with sequential scans off and returns the indexes the plan uses. */
-async function indexesUsed(db: Executor, call: (db: Executor) => Promise<unknown>): Promise<string[]> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recorder = {
-    query: (text: string, values: unknown[] = []) => {
-      statements.push({ text, values });
-      return db.query(text, values);
-    },
-  } as Executor;
-  await call(recorder);
-  expect(statements).toHaveLength(1);
-  await db.query('SET LOCAL enable_seqscan = off');
-  const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${statements[0]!.text}`, statements[0]!.values);
-  const names: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (key === 'Index Name' && typeof value === 'string') names.push(value);
-        else walk(value);
-      }
-    }
-  };
-  walk(rows[0]!['QUERY PLAN']);
-  return names;
+/**
+ * Seeds the volume the plan tests need inside the test's transaction, then
+ * ANALYZEs: 1,000 packs with three runtimes each and 300 built-in runtimes
+ * (3,300 rows). Kind python is rare (about 10 rows); a pack has three.
+ */
+async function seedRuntimes(db: Executor): Promise<SeededRuntimes> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `WITH p AS (
+       INSERT INTO packs (ref, version, name)
+       SELECT $1 || '_' || g, '1.0.0', 'Seeded pack' FROM generate_series(1, 1000) AS g
+       RETURNING id, ref
+     ),
+     r AS (
+       SELECT p.id AS pack_id, p.ref AS pack_ref, 'rt' || i AS name, p.id * 3 + i AS n FROM p CROSS JOIN generate_series(1, 3) AS i
+       UNION ALL
+       SELECT NULL, $1 || '_builtin_' || g, 'rt', g FROM generate_series(1, 300) AS g
+     )
+     INSERT INTO runtimes (pack_id, pack_ref, name, ref, kind)
+     SELECT pack_id, pack_ref, name, pack_ref || '.' || name,
+            CASE WHEN n % 330 = 0 THEN 'python' ELSE (ARRAY['shell', 'node', 'http', 'native', 'container'])[1 + n % 5] END
+       FROM r`,
+    [prefix],
+  );
+  await analyze(db, 'packs', 'runtimes');
+  const { rows } = await db.query<{ id: number; ref: string }>('SELECT id, ref FROM packs WHERE ref = $1', [`${prefix}_7`]);
+  return { packId: rows[0]!.id, packRef: rows[0]!.ref };
 }
 
 describe('RuntimeRepository.create', () => {
@@ -211,11 +210,14 @@ describe('RuntimeRepository.list', () => {
   });
 
   it.each([
-    [{ kind: 'python' }, 'runtimes_kind_idx'],
-    [{ packId: 1 }, 'runtimes_pack_id_idx'],
-    [{ packRef: 'core' }, 'runtimes_pack_ref_idx'],
-  ])('serves the filter %j with an index', async (filter, index) => {
-    expect(await indexesUsed(ctx.db, (db) => RuntimeRepository.list(db, filter as never))).toContain(index);
+    ['kind', 'runtimes_kind_idx', () => ({ kind: 'python' })],
+    ['packId', 'runtimes_pack_id_idx', (seeded: SeededRuntimes) => ({ packId: seeded.packId })],
+    ['packRef', 'runtimes_pack_ref_idx', (seeded: SeededRuntimes) => ({ packRef: seeded.packRef })],
+  ] as const)('serves the %s filter with %s at volume', async (_label, index, filterOf) => {
+    const seeded = await seedRuntimes(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => RuntimeRepository.list(db, filterOf(seeded) as RuntimeFilter));
+    expect(plan.indexes).toContain(index);
+    expect(plan.seqScans).toEqual([]);
   });
 });
 
@@ -269,7 +271,7 @@ describe('RuntimeRepository.update and delete', () => {
 
 describe('runtime fixture and kinds', () => {
   it('RUNTIME_KINDS mirrors the runtimes_kind_check constraint', async () => {
-    expect(await checkValues(ctx.db, 'runtimes', 'runtimes_kind_check')).toEqual([...RUNTIME_KINDS]);
+    expect(await checkValues(ctx.db, 'runtimes_kind_check')).toEqual([...RUNTIME_KINDS]);
   });
 
   it('creates a pack for the runtime when none is given, and builds input without one', async () => {

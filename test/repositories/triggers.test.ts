@@ -4,12 +4,13 @@ import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
 import { AlreadyExistsError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { PackRepository } from '../../src/repositories/packs.js';
-import { TriggerRepository, generateWebhookKey } from '../../src/repositories/triggers.js';
+import { TriggerRepository, generateWebhookKey, type TriggerFilter } from '../../src/repositories/triggers.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { PackFixture } from '../../src/testing/fixtures/packs.js';
 import { TriggerFixture } from '../../src/testing/fixtures/triggers.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, indexesUsed } from '../support/sql.js';
 
 // randomBytes stays real unless a test fixes its next values (to force a key collision).
 vi.mock('node:crypto', async (importOriginal) => {
@@ -19,31 +20,40 @@ vi.mock('node:crypto', async (importOriginal) => {
 
 const ctx = useTransactionPerTest();
 
-/** Runs `call` against a recording executor, then EXPLAINs its one statement with sequential scans off and returns the indexes the plan uses. */
-async function indexesUsed(db: Executor, call: (db: Executor) => Promise<unknown>): Promise<string[]> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recorder = {
-    query: (text: string, values: unknown[] = []) => {
-      statements.push({ text, values });
-      return db.query(text, values);
-    },
-  } as Executor;
-  await call(recorder);
-  expect(statements).toHaveLength(1);
-  await db.query('SET LOCAL enable_seqscan = off');
-  const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${statements[0]!.text}`, statements[0]!.values);
-  const names: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (key === 'Index Name' && typeof value === 'string') names.push(value);
-        else walk(value);
-      }
-    }
-  };
-  walk(rows[0]!['QUERY PLAN']);
-  return names;
+/** Rows of the seeded volume the plan tests query: a pack and its ref. */
+interface SeededTriggers {
+  packId: number;
+  packRef: string;
+}
+
+/**
+ * Seeds the volume the plan tests need inside the test's transaction, then
+ * ANALYZEs: 1,000 packs with three triggers each and 300 built-in triggers
+ * (3,300 rows), half of them with a webhook key. About ten are disabled (or,
+ * with `enabled: 'rare'`, about ten are enabled); a pack has three.
+ */
+async function seedTriggers(db: Executor, options: { enabled?: 'common' | 'rare' } = {}): Promise<SeededTriggers> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `WITH p AS (
+       INSERT INTO packs (ref, version, name)
+       SELECT $1 || '_' || g, '1.0.0', 'Seeded pack' FROM generate_series(1, 1000) AS g
+       RETURNING id, ref
+     ),
+     t AS (
+       SELECT p.id AS pack_id, p.ref AS pack_ref, 'on_' || i AS name, p.id * 3 + i AS n FROM p CROSS JOIN generate_series(1, 3) AS i
+       UNION ALL
+       SELECT NULL, $1 || '_builtin_' || g, 'fired', g FROM generate_series(1, 300) AS g
+     )
+     INSERT INTO triggers (pack_id, pack_ref, name, ref, enabled, webhook_enabled, webhook_key)
+     SELECT pack_id, pack_ref, name, pack_ref || '.' || name, (n % 330 = 1) = $2::boolean, n % 2 = 0,
+            CASE WHEN n % 2 = 0 THEN md5($1 || pack_ref || name) END
+       FROM t`,
+    [prefix, options.enabled === 'rare'],
+  );
+  await analyze(db, 'packs', 'triggers');
+  const { rows } = await db.query<{ id: number; ref: string }>('SELECT id, ref FROM packs WHERE ref = $1', [`${prefix}_7`]);
+  return { packId: rows[0]!.id, packRef: rows[0]!.ref };
 }
 
 describe('TriggerRepository.create', () => {
@@ -173,12 +183,15 @@ describe('TriggerRepository.list', () => {
   });
 
   it.each([
-    [{ packId: 1 }, 'triggers_pack_id_idx'],
-    [{ packRef: 'core' }, 'triggers_pack_ref_idx'],
-    [{ enabled: true }, 'triggers_enabled_idx'],
-    [{ enabled: false }, 'triggers_disabled_idx'],
-  ])('serves the filter %j with an index', async (filter, index) => {
-    expect(await indexesUsed(ctx.db, (db) => TriggerRepository.list(db, filter as never))).toContain(index);
+    ['packId', 'triggers_pack_id_idx', (seeded: SeededTriggers) => ({ packId: seeded.packId })],
+    ['packRef', 'triggers_pack_ref_idx', (seeded: SeededTriggers) => ({ packRef: seeded.packRef })],
+    ['enabled: true', 'triggers_enabled_idx', () => ({ enabled: true })],
+    ['enabled: false', 'triggers_disabled_idx', () => ({ enabled: false })],
+  ] as const)('serves the %s filter with %s at volume', async (label, index, filterOf) => {
+    const seeded = await seedTriggers(ctx.db, { enabled: label === 'enabled: true' ? 'rare' : 'common' });
+    const plan = await indexesUsed(ctx.db, (db) => TriggerRepository.list(db, filterOf(seeded) as TriggerFilter));
+    expect(plan.indexes).toContain(index);
+    expect(plan.seqScans).toEqual([]);
   });
 });
 
@@ -217,7 +230,10 @@ describe('trigger webhooks', () => {
   });
 
   it('findByWebhookKey is served by the unique key index', async () => {
-    expect(await indexesUsed(ctx.db, (db) => TriggerRepository.findByWebhookKey(db, generateWebhookKey()))).toContain('triggers_webhook_key_key');
+    await seedTriggers(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => TriggerRepository.findByWebhookKey(db, generateWebhookKey()));
+    expect(plan.indexes).toContain('triggers_webhook_key_key');
+    expect(plan.seqScans).toEqual([]);
   });
 
   it('a colliding key is AlreadyExistsError that does not reveal the key', async () => {

@@ -3,50 +3,44 @@ import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
 import { AlreadyExistsError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { RuntimeRepository } from '../../src/repositories/runtimes.js';
-import { WORKER_STATUSES, WORKER_TYPES, WorkerRepository } from '../../src/repositories/workers.js';
+import { WORKER_STATUSES, WORKER_TYPES, WorkerRepository, type WorkerFilter } from '../../src/repositories/workers.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { RuntimeFixture } from '../../src/testing/fixtures/runtimes.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { analyze, checkValues, indexesUsed } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
 
-/** The quoted values of a `CHECK (col IN (…))` constraint, as PostgreSQL prints it. */
-async function checkValues(db: Executor, table: string, constraint: string): Promise<string[]> {
-  const { rows } = await db.query<{ def: string }>(
-    'SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2',
-    [table, constraint],
+/**
+ * Seeds the volume the plan tests need inside the test's transaction, then
+ * ANALYZEs: 300 built-in runtimes and 3,000 workers, ten on each runtime.
+ * Most workers are inactive local ones with a heartbeat hours old; about ten
+ * are active and ten busy with a fresh heartbeat, and about ten are remote.
+ * Returns the id of a runtime with ten workers.
+ */
+async function seedWorkers(db: Executor): Promise<{ runtimeId: number }> {
+  const prefix = uniqueName('plan');
+  await db.query(
+    `WITH r AS (
+       INSERT INTO runtimes (pack_ref, name, ref, kind)
+       SELECT $1 || '_' || g, 'rt', $1 || '_' || g || '.rt', 'shell' FROM generate_series(1, 300) AS g
+       RETURNING id
+     ),
+     numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM r)
+     INSERT INTO workers (name, worker_type, runtime_id, status, last_heartbeat)
+     SELECT $1 || '_w' || g,
+            CASE WHEN g % 300 = 1 THEN 'remote' WHEN g % 2 = 0 THEN 'local' ELSE 'container' END,
+            numbered.id,
+            CASE WHEN g % 300 = 2 THEN 'active' WHEN g % 300 = 3 THEN 'busy' WHEN g % 300 = 4 THEN 'error' ELSE 'inactive' END,
+            CASE WHEN g % 300 IN (2, 3) THEN now() - interval '5 seconds' ELSE now() - (g || ' minutes')::interval - interval '1 hour' END
+       FROM generate_series(1, 3000) AS g JOIN numbered ON numbered.k = 1 + g % 300`,
+    [prefix],
   );
-  expect(rows).toHaveLength(1);
-  return [...rows[0]!.def.matchAll(/'([^']*)'::text/g)].map((match) => match[1]!);
-}
-
-/** Runs `call` against a recording executor, then EXPLAINs its one statement with sequential scans off and returns the indexes the plan uses. */
-async function indexesUsed(db: Executor, call: (db: Executor) => Promise<unknown>): Promise<string[]> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recorder = {
-    query: (text: string, values: unknown[] = []) => {
-      statements.push({ text, values });
-      return db.query(text, values);
-    },
-  } as Executor;
-  await call(recorder);
-  expect(statements).toHaveLength(1);
-  await db.query('SET LOCAL enable_seqscan = off');
-  const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${statements[0]!.text}`, statements[0]!.values);
-  const names: string[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (key === 'Index Name' && typeof value === 'string') names.push(value);
-        else walk(value);
-      }
-    }
-  };
-  walk(rows[0]!['QUERY PLAN']);
-  return names;
+  await analyze(db, 'runtimes', 'workers');
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM runtimes WHERE pack_ref = $1', [`${prefix}_7`]);
+  return { runtimeId: rows[0]!.id };
 }
 
 /** Moves a worker's heartbeat `seconds` into the past (relative to the transaction's now()). */
@@ -184,11 +178,14 @@ describe('WorkerRepository.list', () => {
   });
 
   it.each([
-    [{ status: 'active' }, 'workers_status_heartbeat_idx'],
-    [{ workerType: 'remote' }, 'workers_worker_type_idx'],
-    [{ runtimeId: 1 }, 'workers_runtime_id_idx'],
-  ])('serves the filter %j with an index', async (filter, index) => {
-    expect(await indexesUsed(ctx.db, (db) => WorkerRepository.list(db, filter as never))).toContain(index);
+    ['status', 'workers_status_heartbeat_idx', () => ({ status: 'active' })],
+    ['workerType', 'workers_worker_type_idx', () => ({ workerType: 'remote' })],
+    ['runtimeId', 'workers_runtime_id_idx', (seeded: { runtimeId: number }) => ({ runtimeId: seeded.runtimeId })],
+  ] as const)('serves the %s filter with %s at volume', async (_label, index, filterOf) => {
+    const seeded = await seedWorkers(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => WorkerRepository.list(db, filterOf(seeded) as WorkerFilter));
+    expect(plan.indexes).toContain(index);
+    expect(plan.seqScans).toEqual([]);
   });
 });
 
@@ -245,7 +242,10 @@ describe('worker heartbeats', () => {
   });
 
   it('listLive is served by the (status, last_heartbeat) index', async () => {
-    expect(await indexesUsed(ctx.db, (db) => WorkerRepository.listLive(db))).toContain('workers_status_heartbeat_idx');
+    await seedWorkers(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => WorkerRepository.listLive(db));
+    expect(plan.indexes).toContain('workers_status_heartbeat_idx');
+    expect(plan.seqScans).toEqual([]);
   });
 });
 
@@ -290,8 +290,8 @@ describe('WorkerRepository.update and delete', () => {
 
 describe('worker constants and fixture', () => {
   it('WORKER_TYPES and WORKER_STATUSES mirror the CHECK constraints', async () => {
-    expect(await checkValues(ctx.db, 'workers', 'workers_worker_type_check')).toEqual([...WORKER_TYPES]);
-    expect(await checkValues(ctx.db, 'workers', 'workers_status_check')).toEqual([...WORKER_STATUSES]);
+    expect(await checkValues(ctx.db, 'workers_worker_type_check')).toEqual([...WORKER_TYPES]);
+    expect(await checkValues(ctx.db, 'workers_status_check')).toEqual([...WORKER_STATUSES]);
   });
 
   it('builds a unique local worker by default', async () => {
