@@ -4,18 +4,20 @@ import { cleanDatabase, createTestPool } from '../../src/testing/database.js';
 import { TestTransaction } from '../../src/testing/transaction.js';
 
 /**
- * Registers hooks so every test in the file runs inside its own transaction
- * that starts from empty tables and is rolled back afterwards. Read `ctx.db`
- * inside a test.
+ * Registers hooks so every test in the file starts from empty tables, inside
+ * its own transaction that is rolled back afterwards. Read `ctx.db` inside a
+ * test.
  */
 export function useTransactionPerTest(): { readonly db: pg.PoolClient; readonly pool: pg.Pool } {
   const pool = createTestPool();
   let transaction: TestTransaction | undefined;
   beforeEach(async () => {
+    // Rows other files in this worker committed are removed first, so no test
+    // can depend on another's rows. Outside the transaction on purpose: a
+    // DELETE inside it would hold row locks that a test committing on another
+    // connection (and cleaning up itself) would wait on for ever.
+    await cleanDatabase(pool);
     transaction = await TestTransaction.begin(pool);
-    // Rows other files in this worker committed are out of sight for this test
-    // (and back after the rollback), so no test can depend on another's rows.
-    await cleanDatabase(transaction.client);
   });
   afterEach(async () => {
     await transaction?.rollback();
