@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/transaction.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { checkValues } from '../support/sql.js';
 
 // CHECK, NOT NULL and UNIQUE constraints, exercised with raw INSERTs and
 // UPDATEs. Each test runs in a transaction that is rolled back; every
@@ -255,17 +256,6 @@ describe('CHECK constraints accept the edge of the valid range', () => {
 });
 
 /** The quoted values of a `CHECK (x IN (…))` constraint, from the catalog. */
-async function allowedValues(db: pg.ClientBase, constraint: string): Promise<string[]> {
-  const result = await db.query<{ def: string }>(
-    `SELECT pg_get_constraintdef(c.oid) AS def FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-      WHERE n.nspname = 'attune' AND c.conname = $1`,
-    [constraint],
-  );
-  const def = result.rows[0]?.def;
-  if (!def) throw new Error(`constraint ${constraint} does not exist`);
-  return [...def.matchAll(/'([^']*)'::text/g)].map((m) => m[1]!);
-}
-
 describe('enumerations match data-model.md', () => {
   it.each([
     ['workers_status_check', ['active', 'inactive', 'busy', 'error']],
@@ -276,7 +266,7 @@ describe('enumerations match data-model.md', () => {
     ['keys_owner_type_check', ['system', 'pack', 'identity', 'action']],
     ['notifications_state_check', ['created', 'delivered', 'error']],
   ])('%s allows exactly %j', async (constraint, expected) => {
-    expect((await allowedValues(ctx.db, constraint)).sort()).toEqual([...expected].sort());
+    expect((await checkValues(ctx.db, constraint)).sort()).toEqual([...expected].sort());
   });
 
   it.each([
@@ -284,11 +274,11 @@ describe('enumerations match data-model.md', () => {
     ['actions_runner_type_check', ['shell', 'python', 'node', 'http', 'noop', 'inquiry']],
     ['notifications_activity_check', ['created', 'updated', 'deleted', 'status_changed']],
   ])('%s allows at least %j (the list in data-model.md is open-ended)', async (constraint, expected) => {
-    expect(await allowedValues(ctx.db, constraint)).toEqual(expect.arrayContaining(expected));
+    expect(await checkValues(ctx.db, constraint)).toEqual(expect.arrayContaining(expected));
   });
 
   it('every execution status is accepted by the table', async () => {
-    for (const status of await allowedValues(ctx.db, 'executions_status_check')) {
+    for (const status of await checkValues(ctx.db, 'executions_status_check')) {
       const inserted = await insert(ctx.db, 'executions', { action_ref: 'core.echo', status });
       expect(inserted.status).toBe(status);
     }
