@@ -1,8 +1,7 @@
-import { NotFoundError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, assertPackRef, splitComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
@@ -156,9 +155,7 @@ export const ActionRepository = {
 
   /** The action with this ref in the active version of its pack; NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Action> {
-    const action = await ActionRepository.findByRef(db, ref);
-    if (!action) throw new NotFoundError(ENTITY, 'ref', ref);
-    return action;
+    return found(await ActionRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /** Filters (each served by an index), ordered by ref then id, with pagination and the total. */

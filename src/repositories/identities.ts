@@ -2,7 +2,7 @@ import { burnVerificationTime, hashPassword, verifyPassword as checkPassword } f
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
-import { assertId, Table, Where, type Page, type Pagination } from './support/table.js';
+import { found, assertId, Table, Where, type Page, type Pagination } from './support/table.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
 /**
@@ -153,9 +153,7 @@ export const IdentityRepository = {
   },
 
   async getByLogin(db: Executor, login: string): Promise<Identity> {
-    const identity = await IdentityRepository.findByLogin(db, login);
-    if (!identity) throw new NotFoundError(ENTITY, 'login', login);
-    return identity;
+    return found(await IdentityRepository.findByLogin(db, login), ENTITY, 'login', login);
   },
 
   /** Filters by activity and login / display-name prefix; ordered by login. */

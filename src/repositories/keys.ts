@@ -4,7 +4,7 @@ import { ENCRYPTION_KEY_SETTING, SecretCipher, isKeyId } from '../crypto/secrets
 import type { Executor } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { isComponentRef, isPackRef } from '../refs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { is, validateInput, type Rules } from './support/validate.js';
 
 /** Who a key belongs to; mirrors keys_owner_type_check. */
@@ -290,9 +290,7 @@ export const KeyRepository = {
 
   /** The live key with this ref; NotFoundError when absent or expired. */
   async getByRef(db: Executor, ref: string): Promise<Key> {
-    const key = await KeyRepository.findByRef(db, ref);
-    if (!key) throw new NotFoundError(ENTITY, 'ref', ref);
-    return key;
+    return found(await KeyRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /** The plaintext value of a live key; NotFoundError when absent or expired, DecryptionError as for `decryptValue`. */

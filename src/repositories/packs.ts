@@ -2,7 +2,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { assertPackRef, isPackRef } from '../refs.js';
-import { Table, Where, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, type Page, type Pagination } from './support/table.js';
 import { is, isPlainObject, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** A JSON object as stored in a JSONB column. */
@@ -172,9 +172,7 @@ export const PackRepository = {
 
   /** The active version of the pack; NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Pack> {
-    const pack = await PackRepository.findByRef(db, ref);
-    if (!pack) throw new NotFoundError(ENTITY, 'ref', ref);
-    return pack;
+    return found(await PackRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /** One exact version, active or not. */

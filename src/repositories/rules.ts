@@ -2,7 +2,7 @@ import { InvalidReferenceError, NotFoundError, ValidationError } from '../errors
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** A rule: when its trigger fires and the criteria match the event, run its action. */
@@ -212,9 +212,7 @@ export const RuleRepository = {
   },
 
   async getByRef(db: Executor, ref: string): Promise<Rule> {
-    const rule = await RuleRepository.findByRef(db, ref);
-    if (!rule) throw new NotFoundError(ENTITY, 'ref', ref);
-    return rule;
+    return found(await RuleRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /**

@@ -1,8 +1,7 @@
-import { NotFoundError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
@@ -123,9 +122,7 @@ export const RuntimeRepository = {
 
   /** The runtime with this ref; NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Runtime> {
-    const runtime = await RuntimeRepository.findByRef(db, ref);
-    if (!runtime) throw new NotFoundError(ENTITY, 'ref', ref);
-    return runtime;
+    return found(await RuntimeRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /** Filters by kind and pack, ordered by ref, with pagination and the total. */

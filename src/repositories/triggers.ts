@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors.js';
+import { AlreadyExistsError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
 
@@ -139,9 +139,7 @@ export const TriggerRepository = {
 
   /** The trigger with this ref; NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Trigger> {
-    const trigger = await TriggerRepository.findByRef(db, ref);
-    if (!trigger) throw new NotFoundError(ENTITY, 'ref', ref);
-    return trigger;
+    return found(await TriggerRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /** Filters by pack and enabled, ordered by ref, with pagination and the total. */

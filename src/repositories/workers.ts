@@ -1,7 +1,7 @@
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { is, validateInput, type Rules } from './support/validate.js';
 
 /** Where a worker runs; mirrors workers_worker_type_check. */
@@ -126,9 +126,7 @@ export const WorkerRepository = {
 
   /** The worker with this name; NotFoundError when there is none. */
   async getByName(db: Executor, name: string): Promise<Worker> {
-    const worker = await WorkerRepository.findByName(db, name);
-    if (!worker) throw new NotFoundError(ENTITY, 'name', name);
-    return worker;
+    return found(await WorkerRepository.findByName(db, name), ENTITY, 'name', name);
   },
 
   /** Filters by status, type and runtime, ordered by name, with pagination and the total. */

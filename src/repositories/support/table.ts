@@ -233,3 +233,9 @@ export function assertId(id: unknown, entity: string, field = 'id'): asserts id 
     throw new ValidationError(`${entity}.${field} must be a positive whole-number id, got ${JSON.stringify(id)}`, { entity, field, value: id });
   }
 }
+
+/** `row`, or NotFoundError naming the field and value: the get… half of every find…/get… pair. */
+export function found<E>(row: E | null, entity: string, field: string, value: unknown): E {
+  if (row === null) throw new NotFoundError(entity, field, value);
+  return row;
+}
