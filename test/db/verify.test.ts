@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_MANIFEST, type DeleteRule } from '../../src/db/schema-manifest.js';
+import { DATA_MODEL_FOREIGN_KEYS } from '../support/data-model.js';
 import { TABLES } from '../../src/db/tables.js';
 import { formatManifest, readSchema, verifySchema } from '../../src/db/verify.js';
 import { useTransactionPerTest } from '../support/db.js';
@@ -138,25 +139,7 @@ describe('SCHEMA_MANIFEST', () => {
   // The delete behaviour table of the data model, checked against the manifest
   // (and through the test above, against the migrations).
   it.each<[string, string, string, DeleteRule]>([
-    ['runtimes', 'pack_id', 'packs', 'CASCADE'],
-    ['triggers', 'pack_id', 'packs', 'CASCADE'],
-    ['actions', 'pack_id', 'packs', 'CASCADE'],
-    ['rules', 'pack_id', 'packs', 'CASCADE'],
-    ['workers', 'runtime_id', 'runtimes', 'SET NULL'],
-    ['actions', 'runtime_id', 'runtimes', 'SET NULL'],
-    ['rules', 'trigger_id', 'triggers', 'SET NULL'],
-    ['rules', 'action_id', 'actions', 'SET NULL'],
-    ['events', 'trigger_id', 'triggers', 'SET NULL'],
-    ['enforcements', 'rule_id', 'rules', 'SET NULL'],
-    ['enforcements', 'event_id', 'events', 'SET NULL'],
-    ['executions', 'action_id', 'actions', 'SET NULL'],
-    ['executions', 'enforcement_id', 'enforcements', 'SET NULL'],
-    ['executions', 'requested_by', 'identities', 'SET NULL'],
-    ['executions', 'worker_id', 'workers', 'SET NULL'],
-    ['executions', 'parent_id', 'executions', 'CASCADE'],
-    ['inquiries', 'execution_id', 'executions', 'CASCADE'],
-    ['inquiries', 'assigned_to', 'identities', 'SET NULL'],
-    ['inquiries', 'responded_by', 'identities', 'SET NULL'],
+    ...DATA_MODEL_FOREIGN_KEYS,
   ])('%s.%s → %s is ON DELETE %s', (table, column, references, onDelete) => {
     const spec = SCHEMA_MANIFEST.tables.find((t) => t.name === table)!;
     const fk = spec.foreignKeys.find((k) => k.columns.join() === column);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/transaction.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { DATA_MODEL_FOREIGN_KEYS } from '../support/data-model.js';
 
 // Foreign keys and their delete behaviour, from the catalog and end to end
 // with raw SQL. Every test runs in a transaction that is rolled back.
@@ -65,27 +66,7 @@ async function sqlError(db: pg.PoolClient, sql: string, params: unknown[] = []):
 const DELETE_RULES: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
 
 /** data-model.md, "Delete behaviour at a glance", one row per foreign key. */
-const FOREIGN_KEYS: [table: string, column: string, target: string, onDelete: 'CASCADE' | 'SET NULL'][] = [
-  ['runtimes', 'pack_id', 'packs', 'CASCADE'],
-  ['triggers', 'pack_id', 'packs', 'CASCADE'],
-  ['actions', 'pack_id', 'packs', 'CASCADE'],
-  ['rules', 'pack_id', 'packs', 'CASCADE'],
-  ['workers', 'runtime_id', 'runtimes', 'SET NULL'],
-  ['actions', 'runtime_id', 'runtimes', 'SET NULL'],
-  ['rules', 'trigger_id', 'triggers', 'SET NULL'],
-  ['rules', 'action_id', 'actions', 'SET NULL'],
-  ['events', 'trigger_id', 'triggers', 'SET NULL'],
-  ['enforcements', 'rule_id', 'rules', 'SET NULL'],
-  ['enforcements', 'event_id', 'events', 'SET NULL'],
-  ['executions', 'action_id', 'actions', 'SET NULL'],
-  ['executions', 'enforcement_id', 'enforcements', 'SET NULL'],
-  ['executions', 'requested_by', 'identities', 'SET NULL'],
-  ['executions', 'worker_id', 'workers', 'SET NULL'],
-  ['executions', 'parent_id', 'executions', 'CASCADE'],
-  ['inquiries', 'execution_id', 'executions', 'CASCADE'],
-  ['inquiries', 'assigned_to', 'identities', 'SET NULL'],
-  ['inquiries', 'responded_by', 'identities', 'SET NULL'],
-];
+const FOREIGN_KEYS = DATA_MODEL_FOREIGN_KEYS;
 
 interface ForeignKey {
   name: string;
