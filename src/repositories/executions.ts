@@ -266,6 +266,13 @@ const byQueueOrder = (a: Execution, b: Execution): number => a.createdAt.getTime
  * Executions: requests, the work queue (claim, leases), and the state
  * machine. Every function takes the executor first.
  */
+/** Options of `claim`, checked before any SQL. */
+const claimRules: Rules = {
+  workerId: { check: is.id, required: true },
+  limit: { check: is.integer(1, MAX_CLAIM_BATCH) },
+  leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) },
+};
+
 export const ExecutionRepository = {
   /**
    * Requests a run of an action, status `requested`. `actionRef` resolves to
@@ -418,22 +425,21 @@ export const ExecutionRepository = {
    * with the worker and a lease; returned oldest first.
    */
   async claim(db: Executor, options: ClaimOptions): Promise<Execution[]> {
-    validateInput(
-      ENTITY,
-      options,
-      { workerId: { check: is.id, required: true }, limit: { check: is.integer(1, MAX_CLAIM_BATCH) }, leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) } },
-      'create',
-    );
+    validateInput(ENTITY, options, claimRules, 'create');
+    // A join on the picked ids, not `id IN (SELECT …)`: no semi-join aggregate
+    // to plan on the queue's hottest statement. picked_id keeps RETURNING's
+    // unqualified columns unambiguous.
     const result = await table.query(
       db,
       `WITH picked AS MATERIALIZED (
-         SELECT id FROM executions WHERE status = 'requested'
+         SELECT id AS picked_id FROM executions WHERE status = 'requested'
           ORDER BY created_at, id LIMIT $2
           FOR UPDATE SKIP LOCKED
        )
        UPDATE executions
           SET status = 'scheduled', worker_id = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::integer)
-        WHERE id IN (SELECT id FROM picked) AND status = 'requested'
+         FROM picked
+        WHERE id = picked_id AND status = 'requested'
        RETURNING ${table.columns}`,
       [options.workerId, options.limit ?? 1, options.leaseSeconds ?? DEFAULT_LEASE_SECONDS],
     );
