@@ -46,6 +46,25 @@ export function executionCases(ctx: BenchContext): BenchCase[] {
     traceId: `trace-${i}`,
   });
 
+  /** The two guarded UPDATEs a careful worker writes by hand: `from` → running → succeeded. */
+  const startByHand = (from: string) =>
+    `UPDATE executions SET status = 'running', worker_id = $2, started_at = COALESCE(started_at, clock_timestamp()),
+            lease_expires_at = clock_timestamp() + make_interval(secs => $3)
+      WHERE id = $1 AND status = '${from}' RETURNING ${EXECUTION_COLUMNS}`;
+  // Two fixed statements, the status written in as a hand-written query would have it.
+  const START = { requested: startByHand('requested'), scheduled: startByHand('scheduled') };
+  const runToSuccessByHand = async (id: number, from: keyof typeof START) => {
+    const running = await db.query(START[from], [id, workerId, 300]);
+    if (running.rows.length === 0) throw new Error(`execution ${id} was not ${from}`);
+    const done = await db.query(
+      `UPDATE executions SET status = 'succeeded', result = $2, finished_at = clock_timestamp(), lease_expires_at = NULL
+        WHERE id = $1 AND status = 'running' RETURNING ${EXECUTION_COLUMNS}`,
+      [id, JSON.stringify({ exitCode: 0, stdout: 'ok' })],
+    );
+    if (done.rows.length === 0) throw new Error(`execution ${id} was not running`);
+    return done.rows[0];
+  };
+
   return [
     {
       name: 'execution.create',
@@ -139,20 +158,7 @@ export function executionCases(ctx: BenchContext): BenchCase[] {
       baseline: async (i) => {
         const id = inline[2 * i + 1];
         if (id === undefined) throw new Error('no requested execution left');
-        const running = await db.query(
-          `UPDATE executions SET status = 'running', worker_id = $2, started_at = COALESCE(started_at, clock_timestamp()),
-                  lease_expires_at = clock_timestamp() + make_interval(secs => $3)
-            WHERE id = $1 AND status = 'requested' RETURNING ${EXECUTION_COLUMNS}`,
-          [id, workerId, 300],
-        );
-        if (running.rows.length === 0) throw new Error(`execution ${id} was not requested`);
-        const done = await db.query(
-          `UPDATE executions SET status = 'succeeded', result = $2, finished_at = clock_timestamp(), lease_expires_at = NULL
-            WHERE id = $1 AND status = 'running' RETURNING ${EXECUTION_COLUMNS}`,
-          [id, JSON.stringify({ exitCode: 0, stdout: 'ok' })],
-        );
-        if (done.rows.length === 0) throw new Error(`execution ${id} was not running`);
-        return done.rows[0];
+        return runToSuccessByHand(id, 'requested');
       },
     },
     {
@@ -191,20 +197,7 @@ export function executionCases(ctx: BenchContext): BenchCase[] {
         );
         const id = claimed.rows[0]?.id;
         if (id === undefined) throw new Error('the queue ran dry');
-        const running = await db.query(
-          `UPDATE executions SET status = 'running', worker_id = $2, started_at = COALESCE(started_at, clock_timestamp()),
-                  lease_expires_at = clock_timestamp() + make_interval(secs => $3)
-            WHERE id = $1 AND status = 'scheduled' RETURNING ${EXECUTION_COLUMNS}`,
-          [id, workerId, 300],
-        );
-        if (running.rows.length === 0) throw new Error(`execution ${id} was not scheduled`);
-        const done = await db.query(
-          `UPDATE executions SET status = 'succeeded', result = $2, finished_at = clock_timestamp(), lease_expires_at = NULL
-            WHERE id = $1 AND status = 'running' RETURNING ${EXECUTION_COLUMNS}`,
-          [id, JSON.stringify({ exitCode: 0, stdout: 'ok' })],
-        );
-        if (done.rows.length === 0) throw new Error(`execution ${id} was not running`);
-        return done.rows[0];
+        return runToSuccessByHand(id, 'scheduled');
       },
     },
   ];

@@ -66,12 +66,12 @@ describe('ActionRepository.create', () => {
   it('stores every field for a pack version and derives the ref', async () => {
     const pack = await new PackFixture().create(ctx.db);
     const runtime = await new RuntimeFixture().forPack(pack).withKind('python').create(ctx.db);
-    const action = await ActionRepository.create(ctx.db, {
+    const input = {
       packId: pack.id,
       name: 'create_vm',
       label: 'Create VM',
       description: 'Creates a virtual machine',
-      runnerType: 'python',
+      runnerType: 'python' as const,
       entryPoint: 'actions/create_vm.py',
       runtimeId: runtime.id,
       enabled: false,
@@ -79,23 +79,9 @@ describe('ActionRepository.create', () => {
       outputSchema: { type: 'object' },
       timeoutSeconds: 600,
       tags: ['cloud', 'vm'],
-    });
-    expect(action).toMatchObject({
-      packId: pack.id,
-      packRef: pack.ref,
-      name: 'create_vm',
-      ref: `${pack.ref}.create_vm`,
-      label: 'Create VM',
-      description: 'Creates a virtual machine',
-      runnerType: 'python',
-      entryPoint: 'actions/create_vm.py',
-      runtimeId: runtime.id,
-      enabled: false,
-      paramSchema: { type: 'object', required: ['size'], properties: { size: { type: 'string', enum: ['s', 'm'] } } },
-      outputSchema: { type: 'object' },
-      timeoutSeconds: 600,
-      tags: ['cloud', 'vm'],
-    });
+    };
+    const action = await ActionRepository.create(ctx.db, input);
+    expect(action).toMatchObject({ ...input, packRef: pack.ref, ref: `${pack.ref}.create_vm` });
     expect(typeof action.id).toBe('number');
     expect(action.createdAt).toBeInstanceOf(Date);
     expect(await ActionRepository.getById(ctx.db, action.id)).toEqual(action);
