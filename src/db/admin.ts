@@ -36,8 +36,8 @@ export async function createDatabase(admin: Executor, name: string): Promise<boo
     await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
     return true;
   } catch (error) {
+    if (isDuplicateDatabase(error)) return false; // created by someone else in the meantime
     const code = (error as { code?: string }).code;
-    if (code === '42P04') return false; // created by someone else in the meantime
     if (code === '42501') {
       throw new DatabaseError(
         `Cannot create database '${name}': the user may not create databases; ask an administrator to create it (or to grant CREATEDB)`,
@@ -47,6 +47,16 @@ export async function createDatabase(admin: Executor, name: string): Promise<boo
     }
     throw mapPgError(error);
   }
+}
+
+/**
+ * A concurrent CREATE DATABASE of the same name fails with 42P04 when the
+ * other one committed first, and with 23505 on pg_database's unique index
+ * when both got past the catalog check: either way the database exists.
+ */
+function isDuplicateDatabase(error: unknown): boolean {
+  const { code, table } = error as { code?: string; table?: string };
+  return code === '42P04' || (code === '23505' && table === 'pg_database');
 }
 
 /** Options for `dropDatabase`. */

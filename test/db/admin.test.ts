@@ -75,6 +75,31 @@ describe('createDatabase / databaseExists / dropDatabase', () => {
     }
   });
 
+  it('creates a missing database exactly once when three sessions race to create it', async () => {
+    // Concurrent CREATE DATABASE of one name fails in the losers either with
+    // 42P04 (duplicate_database) or, when both passed the catalog check, with
+    // 23505 on pg_database's unique index: both mean "created meanwhile".
+    // Several rounds, because which of the two a loser sees depends on timing.
+    const sessions = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        return client;
+      }),
+    );
+    try {
+      for (let round = 0; round < 5; round++) {
+        const name = scratchName();
+        const results = await Promise.all(sessions.map((session) => createDatabase(session, name)));
+        expect(results.filter((created) => created)).toHaveLength(1);
+        expect(results.filter((created) => !created)).toHaveLength(2);
+        expect(await databaseExists(admin, name)).toBe(true);
+      }
+    } finally {
+      await Promise.all(sessions.map((session) => session.end()));
+    }
+  });
+
   it.each(['postgres', 'template0', 'template1'])('never creates or drops the system database %s', async (name) => {
     await expectErrorType(dropDatabase(admin, name, { force: true }), ValidationError);
     await expectErrorType(createDatabase(admin, name), ValidationError);
