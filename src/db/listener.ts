@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DatabaseUnavailableError, ValidationError } from '../errors.js';
+import { isConnectionError } from './pg-errors.js';
 import { describeConnectionFailure } from './pool.js';
 
 /**
@@ -205,7 +206,7 @@ export class NotificationListener {
       } catch (error) {
         // A lost connection is not the caller's problem: the reconnect LISTENs
         // again and onReconnect fires. Anything else is.
-        if (client === this.#client && !isConnectionLoss(error)) {
+        if (client === this.#client && !isConnectionError(error)) {
           this.#remove(channel, handler);
           throw error;
         }
@@ -222,7 +223,7 @@ export class NotificationListener {
     try {
       await this.#sync(client);
     } catch (error) {
-      if (client === this.#client && !isConnectionLoss(error)) this.#report(error, { phase: 'unlisten', channel });
+      if (client === this.#client && !isConnectionError(error)) this.#report(error, { phase: 'unlisten', channel });
     }
   }
 
@@ -471,18 +472,6 @@ export class NotificationListener {
 /** Same as `new NotificationListener(options)`. */
 export function createListener(options: NotificationListenerOptions): NotificationListener {
   return new NotificationListener(options);
-}
-
-function isConnectionLoss(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? '';
-  const message = (error as Error)?.message ?? '';
-  return (
-    code.startsWith('08') ||
-    code === '57P01' ||
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    /Connection terminated|not queryable|terminating connection/.test(message)
-  );
 }
 
 async function endQuietly(client: pg.Client): Promise<void> {

@@ -18,7 +18,33 @@ interface PgErrorLike {
 }
 
 /** Socket-level failures that mean the server is out of reach. */
-const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/** SQLSTATEs outside class 08 that mean the session is gone or cannot start: shutdown, crash, startup, too many clients. */
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/**
+ * What node-postgres says, without a code, about a connection that died or
+ * never came: the socket closed, the client is dead (or was ended), or no
+ * pooled connection freed up in time.
+ */
+const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/**
+ * True when `error` means the connection to PostgreSQL is lost or could not
+ * be made, rather than that a statement failed: the one classifier, used by
+ * `mapPgError`, `withTransaction` (to discard a client) and the listener (to
+ * reconnect). 08P01 (protocol violation) is a bug in the caller, not an outage.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code, message } = error as PgErrorLike;
+  if (typeof code === 'string' && code !== '') {
+    if (CONNECTION_ERRNOS.has(code) || CONNECTION_SQLSTATES.has(code)) return true;
+    if (code.startsWith('08')) return code !== '08P01';
+  }
+  return typeof message === 'string' && CONNECTION_MESSAGES.test(message);
+}
 
 /**
  * Turns any error from the driver into an AttuneError; the one place where
@@ -40,13 +66,7 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
   const value = secret ? undefined : keyed?.value;
   const shown = keyed && !secret ? ` with ${keyed.field} = ${keyed.value}` : keyed ? ` with that ${keyed.field}` : '';
 
-  // 08P01 is a protocol violation: a bug in the caller (say, a wrong parameter count), not an outage.
-  if (CONNECTION_ERRNOS.has(code) || (code.startsWith('08') && code !== '08P01') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') {
-    return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
-  }
-  if (message === 'Connection terminated unexpectedly' || message.startsWith('timeout exceeded when trying to connect')) {
-    return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
-  }
+  if (isConnectionError(error)) return new DatabaseUnavailableError(`Database unavailable: ${message}`, { cause: error });
   switch (code) {
     case '23505':
       // The driver error's detail holds the key's value: keep it off a secret's error entirely.

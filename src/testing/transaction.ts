@@ -1,15 +1,23 @@
 import pg from 'pg';
-import { markInTransaction } from '../db/transaction.js';
 
 /**
  * A transaction that never commits: open it before a test, hand `client` to
  * the code under test, roll it back after. Code under test that calls
- * `withTransaction` on the client nests in a savepoint.
+ * `withTransaction` on the client nests in a savepoint (the client reports
+ * that it is inside a transaction).
  */
 export class TestTransaction {
   private finished = false;
+  /** Set when the connection failed: the client is then discarded, never returned to the pool. */
+  private lost = false;
+  /** A checked-out client has no 'error' listener, and an 'error' event without one ends the process. */
+  private readonly onError = () => {
+    this.lost = true;
+  };
 
-  private constructor(readonly client: pg.PoolClient) {}
+  private constructor(readonly client: pg.PoolClient) {
+    client.on('error', this.onError);
+  }
 
   /** Checks out a client from `pool` and opens the transaction. */
   static async begin(pool: pg.Pool): Promise<TestTransaction> {
@@ -20,7 +28,6 @@ export class TestTransaction {
       client.release(true);
       throw error;
     }
-    markInTransaction(client, true);
     return new TestTransaction(client);
   }
 
@@ -28,13 +35,14 @@ export class TestTransaction {
   async rollback(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    markInTransaction(this.client, false);
-    let broken = false;
+    let broken = this.lost;
     try {
       await this.client.query('ROLLBACK');
     } catch {
       broken = true;
     } finally {
+      // A dead client keeps the listener: it can emit again as its socket closes.
+      if (!broken) this.client.removeListener('error', this.onError);
       this.client.release(broken);
     }
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { withTransaction } from '../../src/db/transaction.js';
-import { mapErrors, mapPgError } from '../../src/db/pg-errors.js';
+import { isConnectionError, mapErrors, mapPgError } from '../../src/db/pg-errors.js';
 import { AlreadyExistsError, DatabaseError, DatabaseUnavailableError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { useTransactionPerTest } from '../support/db.js';
@@ -87,6 +88,39 @@ describe('mapPgError on connection failures', () => {
   it('recognises pg messages for dropped connections and checkout time-outs', () => {
     expect(mapPgError(new Error('Connection terminated unexpectedly'))).toBeInstanceOf(DatabaseUnavailableError);
     expect(mapPgError(new Error('timeout exceeded when trying to connect'))).toBeInstanceOf(DatabaseUnavailableError);
+  });
+
+  it('recognises a client whose connection died or was closed, which pg reports without a code', () => {
+    for (const message of ['Client has encountered a connection error and is not queryable', 'Client was closed and is not queryable']) {
+      expect(mapPgError(new Error(message))).toBeInstanceOf(DatabaseUnavailableError);
+    }
+  });
+
+  it('maps a statement on a client whose backend was terminated to DatabaseUnavailableError', async () => {
+    const client = new pg.Client({ connectionString: process.env.ATTUNE__DATABASE__URL });
+    client.on('error', () => undefined);
+    await client.connect();
+    const closed = new Promise((resolve) => client.once('end', resolve));
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    await ctx.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await closed;
+    const error = await client.query('SELECT 1').then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(isConnectionError(error)).toBe(true);
+    expect(mapPgError(error)).toBeInstanceOf(DatabaseUnavailableError);
+  });
+
+  it('is the one classifier: statement failures and plain errors are not connection errors', async () => {
+    const unique = Object.assign(new Error('duplicate key'), { code: '23505' });
+    const protocol = Object.assign(new Error('bind message supplies 2 parameters'), { code: '08P01' });
+    for (const error of [unique, protocol, new Error('boom'), new Error('the Connection terminated'), null, undefined, 'ECONNRESET', 42]) {
+      expect(isConnectionError(error)).toBe(false);
+    }
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '08006', '08001', '57P01', '57P02', '57P03', '53300']) {
+      expect(isConnectionError(Object.assign(new Error('x'), { code }))).toBe(true);
+    }
   });
 
   it('never echoes the value of a secret field', () => {
