@@ -1,9 +1,10 @@
 import { inspect } from 'node:util';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { SecretCipher } from '../../src/crypto/secrets.js';
 import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
-import { AlreadyExistsError, DecryptionError, NotFoundError, ValidationError } from '../../src/errors.js';
+import { AlreadyExistsError, DatabaseUnavailableError, DecryptionError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { KEY_OWNER_TYPES, KeyRepository, decryptValue, keyRef, parseKeyRef, type Key } from '../../src/repositories/keys.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { KeyFixture } from '../../src/testing/fixtures/keys.js';
@@ -497,5 +498,46 @@ describe('key indexes', () => {
 describe('key constants', () => {
   it('KEY_OWNER_TYPES mirrors the migration CHECK exactly', async () => {
     expect(await checkValues(ctx.db, 'keys_owner_type_check')).toEqual([...KEY_OWNER_TYPES]);
+  });
+});
+
+describe("KeyRepository.update and rotate inside the caller's transaction", () => {
+  // Real commits on a connection of the test's own: the caller's BEGIN and
+  // ROLLBACK are what is under test. Each test deletes what it committed.
+  it("update nests in the caller's BEGIN, so the caller's ROLLBACK undoes it", async () => {
+    const key = await new KeyFixture().withValue('before').create(ctx.pool);
+    const client = await ctx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      expect((await KeyRepository.update(client, key.id, { value: 'after' })).value).toBe('after');
+      await client.query('ROLLBACK');
+      expect((await KeyRepository.getById(ctx.pool, key.id)).value).toBe('before');
+    } finally {
+      client.release();
+      await KeyRepository.delete(ctx.pool, key.id);
+    }
+  });
+
+  it("rotate nests in the caller's BEGIN, so the caller's ROLLBACK undoes it", async () => {
+    const key = await new KeyFixture().withValue(PLAINTEXT).secret(cipher).create(ctx.pool);
+    const client = await ctx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      expect(await KeyRepository.rotate(client, { from: cipher, to: otherCipher })).toBe(1);
+      await client.query('ROLLBACK');
+      expect((await KeyRepository.getById(ctx.pool, key.id)).encryptionKeyId).toBe(cipher.keyId);
+    } finally {
+      client.release();
+      await KeyRepository.delete(ctx.pool, key.id);
+    }
+  });
+
+  it('update on an unreachable server is ATTUNE_DATABASE_UNAVAILABLE, not a driver error', async () => {
+    const unreachable = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/attune', max: 1 });
+    try {
+      await expectErrorType(KeyRepository.update(unreachable, 1, { value: 'x' }), DatabaseUnavailableError);
+    } finally {
+      await unreachable.end();
+    }
   });
 });

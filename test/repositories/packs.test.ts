@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { withTransaction } from '../../src/db/transaction.js';
-import { AlreadyExistsError, NotFoundError, ValidationError } from '../../src/errors.js';
+import { AlreadyExistsError, DatabaseUnavailableError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { PackRepository, toPrefixQuery } from '../../src/repositories/packs.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { PackFixture } from '../../src/testing/fixtures/packs.js';
+import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
 
 const ctx = useTransactionPerTest();
@@ -214,5 +216,34 @@ describe('PackRepository.update and delete', () => {
     expect(await PackRepository.delete(ctx.db, pack.id)).toBe(true);
     expect(await PackRepository.delete(ctx.db, pack.id)).toBe(false);
     expect(await PackRepository.findById(ctx.db, pack.id)).toBeNull();
+  });
+});
+
+describe("PackRepository.activateVersion inside the caller's transaction", () => {
+  // Real commits on a connection of the test's own: the caller's BEGIN and
+  // ROLLBACK are what is under test. The test deletes what it committed.
+  it("nests in the caller's BEGIN, so the caller's ROLLBACK leaves the old version active", async () => {
+    const ref = uniqueName('callers');
+    await new PackFixture(ref).withVersion('1.0.0').create(ctx.pool);
+    await new PackFixture(ref).withVersion('2.0.0').inactive().create(ctx.pool);
+    const client = await ctx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      expect((await PackRepository.activateVersion(client, ref, '2.0.0')).isActive).toBe(true);
+      await client.query('ROLLBACK');
+      expect((await PackRepository.getByRef(ctx.pool, ref)).version).toBe('1.0.0');
+    } finally {
+      client.release();
+      await ctx.pool.query('DELETE FROM packs WHERE ref = $1', [ref]);
+    }
+  });
+
+  it('on an unreachable server is ATTUNE_DATABASE_UNAVAILABLE, not a driver error', async () => {
+    const unreachable = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/attune', max: 1 });
+    try {
+      await expectErrorType(PackRepository.activateVersion(unreachable, 'core', '1.0.0'), DatabaseUnavailableError);
+    } finally {
+      await unreachable.end();
+    }
   });
 });
