@@ -75,21 +75,13 @@ export function unsupportedRunnerReason(name: string): string {
 
 // Parameters shared by several runners, so each is described once.
 
-function timeout(defaultSeconds: number): RunnerParameter {
-  return {
-    type: 'integer',
-    default: defaultSeconds,
-    description: 'Seconds the action may run; past them it is killed and the execution times out.',
-  };
+function timeout(seconds: number): RunnerParameter {
+  return { type: 'integer', default: seconds, description: 'Seconds the action may run; past them it is killed and the execution times out.' };
 }
 
 const env: RunnerParameter = { type: 'object', description: 'Extra environment variables for the process, name to value.' };
 const cwd: RunnerParameter = { type: 'string', description: 'Working directory of the process.' };
-const kwargOp: RunnerParameter = {
-  type: 'string',
-  default: '--',
-  description: 'Prefix put before the name of each named argument ("--" gives --name=value).',
-};
+const kwargOp: RunnerParameter = { type: 'string', default: '--', description: 'Prefix of named arguments ("--" gives --name=value).' };
 const sudo: RunnerParameter = { type: 'boolean', default: false, description: 'Run the command through sudo.' };
 const sudoPassword: RunnerParameter = {
   type: 'string',
@@ -98,12 +90,7 @@ const sudoPassword: RunnerParameter = {
   secret: true,
   description: 'Password for sudo, when sudo asks for one.',
 };
-const debug: RunnerParameter = {
-  type: 'boolean',
-  default: false,
-  required: false,
-  description: 'Run the runner in debug mode (more output about what it does).',
-};
+const debug: RunnerParameter = { type: 'boolean', default: false, required: false, description: 'Run the runner in debug mode.' };
 
 const localShellCommand: Record<string, RunnerParameter> = {
   cmd: { type: 'string', description: 'The command line to run with bash.' },
@@ -227,18 +214,8 @@ const CATALOGUE: RunnerType[] = [
       https_proxy: { type: 'string', description: 'Proxy URL for https:// requests.' },
       password: { type: 'string', secret: true, description: 'Password for basic authentication.' },
       url: { type: 'string', required: true, description: 'URL to call.' },
-      url_hosts_blacklist: {
-        type: 'array',
-        required: false,
-        items: { type: 'string' },
-        description: 'Hosts the request may not go to; a request to one fails.',
-      },
-      url_hosts_whitelist: {
-        type: 'array',
-        required: false,
-        items: { type: 'string' },
-        description: 'When given, the only hosts the request may go to.',
-      },
+      url_hosts_blacklist: { type: 'array', required: false, items: { type: 'string' }, description: 'Hosts the request may not go to.' },
+      url_hosts_whitelist: { type: 'array', required: false, items: { type: 'string' }, description: 'When given, the only hosts it may go to.' },
       username: { type: 'string', description: 'User name for basic authentication.' },
       verify_ssl_cert: { type: 'boolean', default: true, description: "Verify the server's TLS certificate; false skips the check." },
     },
@@ -278,8 +255,8 @@ const CATALOGUE: RunnerType[] = [
   supported({
     name: 'inject-trigger',
     aliases: [],
-    description:
-      "Attune's own: fires an event of a trigger from inside the worker. Reads the action's trigger_name (or trigger), payload and trace_tag parameters (core.inject_trigger declares them).",
+    // Reads the action's trigger_name (or trigger), payload and trace_tag, which core.inject_trigger declares.
+    description: "Attune's own: fires an event of a trigger from inside the worker, with no script.",
     entryPoint: 'none',
     parameters: {},
   }),
