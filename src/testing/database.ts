@@ -33,16 +33,24 @@ export async function startTestServer(config: AttuneConfig = loadTestConfig()): 
     return { adminUrl, baseName: database, kind: 'external', serverVersion, stop: async () => undefined };
   }
   const dataRoot = mkdtempSync(path.join(tmpdir(), 'attune-test-pg-'));
-  // mkdtemp makes the folder private; as root the server runs as another user who must enter it.
-  chmodSync(dataRoot, 0o755);
   const server = new EmbeddedServer({
     dataDir: path.join(dataRoot, 'data'),
     port: await findFreePort(),
     osUser: config.database.embeddedUser,
     durability: 'none',
   });
-  await server.start();
-  const { serverVersion } = await checkConnection(server.url());
+  let serverVersion: string;
+  try {
+    // mkdtemp makes the folder private; as root the server runs as another user who must enter it.
+    chmodSync(dataRoot, 0o755);
+    await server.start();
+    ({ serverVersion } = await checkConnection(server.url()));
+  } catch (error) {
+    // A failed start leaves nothing behind: no server, no temporary folder.
+    await server.stop().catch(() => undefined);
+    rmSync(dataRoot, { recursive: true, force: true });
+    throw error;
+  }
   return {
     adminUrl: server.url(),
     baseName: config.database.name,
