@@ -8,6 +8,8 @@ import { DEFAULT_MIGRATIONS_DIR, migrate, migrationsChecksum } from '../db/migra
 import { checkConnection, createPool } from '../db/pool.js';
 import { cleanTables } from '../db/clean.js';
 import { loadTestConfig } from './env.js';
+import { pino } from 'pino';
+import { createLogger, type Logger } from '../log.js';
 
 /** A PostgreSQL server for a test run: the configured one, or an embedded one started for the run. */
 export interface TestServer {
@@ -140,19 +142,26 @@ export function runDatabasePrefix(baseName: string): string {
 
 /**
  * A pool on the test database named by ATTUNE__DATABASE__URL (set per worker
- * by the harness), sized by ATTUNE__DATABASE__MAX_CONNECTIONS from `.env.test`.
+ * by the harness), sized by ATTUNE__DATABASE__MAX_CONNECTIONS. With
+ * ATTUNE__DATABASE__LOG_STATEMENTS (on in the kit's defaults) every statement
+ * is logged at debug, to stderr at ATTUNE__LOG__LEVEL (info by default, so
+ * only `ATTUNE__LOG__LEVEL=debug` shows them), or to the `logger` given.
  */
-export function createTestPool(overrides: { url?: string; maxConnections?: number } = {}): pg.Pool {
+export function createTestPool(overrides: { url?: string; maxConnections?: number; logger?: Logger } = {}): pg.Pool {
   const config = loadTestConfig();
   const url = overrides.url ?? config.database.url;
   if (!url) {
     throw new Error('No test database: run the tests through the Attune test harness (vitest globalSetup) or set ATTUNE__DATABASE__URL');
   }
+  // stderr, synchronously: a statement's line is out before the failure it explains.
+  const logger = overrides.logger ?? createLogger(config.log.level, pino.destination({ dest: 2, sync: true }));
   return createPool({
     url,
     maxConnections: overrides.maxConnections ?? config.database.maxConnections,
     connectTimeoutMs: config.database.connectTimeoutMs,
     statementTimeoutMs: config.database.statementTimeoutMs,
+    logStatements: config.database.logStatements,
+    logger,
   });
 }
 

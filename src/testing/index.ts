@@ -3,7 +3,7 @@
  * PostgreSQL, transactions that always roll back, error assertions, and
  * fixture builders for every entity.
  */
-export { initTestEnv, loadTestConfig } from './env.js';
+export { initTestEnv, loadTestConfig, resolveTestEnv, TEST_ENV_DEFAULTS, type TestEnvSources } from './env.js';
 export {
   cleanDatabase,
   cloneDatabase,
