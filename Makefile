@@ -1,12 +1,14 @@
-# Conveniences over the npm scripts; `make help` lists them. The test database
-# targets use scripts/test-db-setup.sh: set ATTUNE__DATABASE__URL or
+# Conveniences over the npm scripts, one target for each (`npm run db:setup`
+# is `make db-setup`); `make help` lists them. The test database targets use
+# scripts/test-db-setup.sh: set ATTUNE__DATABASE__URL or
 # POSTGRES_HOST / POSTGRES_PORT / POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB
 # to use a running server; without them the embedded PostgreSQL is used.
 
 NPM ?= npm
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-integration test-with-db test-coverage typecheck build \
+.PHONY: help test test-integration test-with-db test-coverage typecheck build bench \
+	db-setup db-migrate db-status db-verify db-stop \
 	db-test-setup db-test-create db-test-migrate db-test-drop db-test-reset db-test-clean db-test-verify db-test-status
 
 help: ## list the targets
@@ -29,6 +31,24 @@ typecheck: ## type-check everything
 
 build: ## compile to dist/
 	$(NPM) run build
+
+bench: ## data-layer benchmarks against a raw pg baseline
+	$(NPM) run bench
+
+db-setup: ## check the connection, create the database if missing, migrate
+	$(NPM) run db:setup
+
+db-migrate: ## apply pending migrations
+	$(NPM) run db:migrate
+
+db-status: ## server, migrations, row count of every table
+	$(NPM) run db:status
+
+db-verify: ## check every table, foreign key and index is present
+	$(NPM) run db:verify
+
+db-stop: ## stop the embedded server a killed command left running
+	$(NPM) run db:stop
 
 db-test-setup: ## check the connection, create the test database if missing, migrate
 	$(NPM) run db:test:setup
