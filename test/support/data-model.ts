@@ -1,7 +1,20 @@
 /**
- * The design's "Delete behaviour at a glance" (shared/design/data-model.md),
- * one row per foreign key: what the migrations, the live schema and the
- * verify manifest are all checked against.
+ * The design's "Delete behaviour at a glance" (the data model in the
+ * project's design notes, kept outside this repository), written out one row
+ * per foreign key. test/migrations/foreign-keys.test.ts checks the live schema
+ * against it; the verify manifest is checked against the live schema.
+ *
+ * | from → to | on delete |
+ * |---|---|
+ * | runtimes, triggers, actions, rules → packs | CASCADE |
+ * | workers → runtimes, actions → runtimes | SET NULL |
+ * | rules → triggers, rules → actions | SET NULL (refs kept) |
+ * | events → triggers | SET NULL |
+ * | enforcements → rules, enforcements → events | SET NULL |
+ * | executions → actions, enforcements, identities, workers | SET NULL |
+ * | executions → parent execution | CASCADE |
+ * | inquiries → executions | CASCADE |
+ * | inquiries → identities | SET NULL |
  */
 export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, target: string, onDelete: 'CASCADE' | 'SET NULL'][] = [
   ['runtimes', 'pack_id', 'packs', 'CASCADE'],
