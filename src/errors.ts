@@ -12,6 +12,7 @@ export const ErrorCode = {
   INVALID_REFERENCE: 'ATTUNE_INVALID_REFERENCE',
   VALIDATION: 'ATTUNE_VALIDATION',
   ILLEGAL_STATE_CHANGE: 'ATTUNE_ILLEGAL_STATE_CHANGE',
+  LEASE_LOST: 'ATTUNE_LEASE_LOST',
   DATABASE_UNAVAILABLE: 'ATTUNE_DATABASE_UNAVAILABLE',
   DATABASE: 'ATTUNE_DATABASE',
   CONFIG: 'ATTUNE_CONFIG',
@@ -99,6 +100,17 @@ export class IllegalStateChangeError extends AttuneError {
   }
 }
 
+/**
+ * A worker wrote about an execution it no longer holds: its lease expired,
+ * the execution was requeued (a later attempt) or another worker holds it.
+ * Nothing changed; the worker should stop working on it.
+ */
+export class LeaseLostError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.LEASE_LOST, message, { field: 'fence', ...context });
+  }
+}
+
 /** PostgreSQL could not be reached or went away. */
 export class DatabaseUnavailableError extends AttuneError {
   constructor(message: string, context: ErrorContext = {}) {
@@ -143,6 +155,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case ErrorCode.ALREADY_EXISTS:
     case ErrorCode.ILLEGAL_STATE_CHANGE:
+    case ErrorCode.LEASE_LOST:
       return 409;
     case ErrorCode.INVALID_REFERENCE:
     case ErrorCode.VALIDATION:

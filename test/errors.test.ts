@@ -8,6 +8,7 @@ import {
   ErrorCode,
   IllegalStateChangeError,
   InvalidReferenceError,
+  LeaseLostError,
   NotFoundError,
   ValidationError,
   httpStatusFor,
@@ -22,6 +23,7 @@ describe('error registry', () => {
       [new InvalidReferenceError('x'), 'ATTUNE_INVALID_REFERENCE'],
       [new ValidationError('x'), 'ATTUNE_VALIDATION'],
       [new IllegalStateChangeError('execution', 'succeeded', 'running'), 'ATTUNE_ILLEGAL_STATE_CHANGE'],
+      [new LeaseLostError('x'), 'ATTUNE_LEASE_LOST'],
       [new DatabaseUnavailableError('x'), 'ATTUNE_DATABASE_UNAVAILABLE'],
       [new ConfigError('ATTUNE__LOG__LEVEL', 'bad'), 'ATTUNE_CONFIG'],
       [new DecryptionError('x'), 'ATTUNE_DECRYPTION'],
@@ -52,6 +54,7 @@ describe('error registry', () => {
     expect(httpStatusFor(ErrorCode.NOT_FOUND)).toBe(404);
     expect(httpStatusFor(ErrorCode.ALREADY_EXISTS)).toBe(409);
     expect(httpStatusFor(ErrorCode.ILLEGAL_STATE_CHANGE)).toBe(409);
+    expect(httpStatusFor(ErrorCode.LEASE_LOST)).toBe(409);
     expect(httpStatusFor(ErrorCode.VALIDATION)).toBe(422);
     expect(httpStatusFor(ErrorCode.INVALID_REFERENCE)).toBe(422);
     expect(httpStatusFor(ErrorCode.DATABASE_UNAVAILABLE)).toBe(503);

@@ -3,7 +3,7 @@
  * over 100,000 executions, and a worker's cycle requested → scheduled →
  * running → succeeded through claim and transition.
  */
-import { ExecutionRepository, type CreateExecutionInput, type ExecutionStatus } from '../../src/repositories/executions.js';
+import { ExecutionRepository, fenceOf, type CreateExecutionInput, type ExecutionStatus } from '../../src/repositories/executions.js';
 import { SINGLE_ROW_TARGET, type BenchCase } from '../harness.js';
 import { cycle, type BenchContext } from '../context.js';
 import { pageWithCount } from './packs.js';
@@ -46,20 +46,28 @@ export function executionCases(ctx: BenchContext): BenchCase[] {
     traceId: `trace-${i}`,
   });
 
-  /** The two guarded UPDATEs a careful worker writes by hand: `from` → running → succeeded. */
-  const startByHand = (from: string) =>
-    `UPDATE executions SET status = 'running', worker_id = $2, started_at = COALESCE(started_at, clock_timestamp()),
+  /**
+   * The two guarded, fenced UPDATEs a careful worker writes by hand: `from` →
+   * running → succeeded, each matching only the worker's attempt (and, once
+   * it holds the row, its worker and live lease).
+   */
+  const START = {
+    requested: `UPDATE executions SET status = 'running', worker_id = $2, started_at = COALESCE(started_at, clock_timestamp()),
             lease_expires_at = clock_timestamp() + make_interval(secs => $3)
-      WHERE id = $1 AND status = '${from}' RETURNING ${EXECUTION_COLUMNS}`;
-  // Two fixed statements, the status written in as a hand-written query would have it.
-  const START = { requested: startByHand('requested'), scheduled: startByHand('scheduled') };
+      WHERE id = $1 AND status = 'requested' AND attempt = 1 RETURNING ${EXECUTION_COLUMNS}`,
+    scheduled: `UPDATE executions SET status = 'running', started_at = COALESCE(started_at, clock_timestamp()),
+            lease_expires_at = clock_timestamp() + make_interval(secs => $3)
+      WHERE id = $1 AND status = 'scheduled' AND attempt = 1 AND worker_id = $2 AND lease_expires_at > clock_timestamp()
+      RETURNING ${EXECUTION_COLUMNS}`,
+  };
   const runToSuccessByHand = async (id: number, from: keyof typeof START) => {
     const running = await db.query(START[from], [id, workerId, 300]);
     if (running.rows.length === 0) throw new Error(`execution ${id} was not ${from}`);
     const done = await db.query(
-      `UPDATE executions SET status = 'succeeded', result = $2, finished_at = clock_timestamp(), lease_expires_at = NULL
-        WHERE id = $1 AND status = 'running' RETURNING ${EXECUTION_COLUMNS}`,
-      [id, JSON.stringify({ exitCode: 0, stdout: 'ok' })],
+      `UPDATE executions SET status = 'succeeded', result = $3, finished_at = clock_timestamp(), lease_expires_at = NULL
+        WHERE id = $1 AND status = 'running' AND attempt = 1 AND worker_id = $2 AND lease_expires_at > clock_timestamp()
+        RETURNING ${EXECUTION_COLUMNS}`,
+      [id, workerId, JSON.stringify({ exitCode: 0, stdout: 'ok' })],
     );
     if (done.rows.length === 0) throw new Error(`execution ${id} was not running`);
     return done.rows[0];
@@ -152,8 +160,9 @@ export function executionCases(ctx: BenchContext): BenchCase[] {
       repo: async (i) => {
         const id = inline[2 * i];
         if (id === undefined) throw new Error('no requested execution left');
-        await ExecutionRepository.transition(db, id, 'running', { workerId, leaseSeconds: 300 });
-        return ExecutionRepository.transition(db, id, 'succeeded', { result: { exitCode: 0, stdout: 'ok' } });
+        const fence = { workerId, attempt: 1 };
+        await ExecutionRepository.transition(db, id, 'running', { fence, leaseSeconds: 300 });
+        return ExecutionRepository.transition(db, id, 'succeeded', { fence, result: { exitCode: 0, stdout: 'ok' } });
       },
       baseline: async (i) => {
         const id = inline[2 * i + 1];
@@ -185,8 +194,9 @@ export function executionCases(ctx: BenchContext): BenchCase[] {
       repo: async () => {
         const [claimed] = await ExecutionRepository.claim(db, { workerId, leaseSeconds: 60 });
         if (!claimed) throw new Error('the queue ran dry');
-        await ExecutionRepository.transition(db, claimed.id, 'running', { expectedFrom: 'scheduled', workerId, leaseSeconds: 300 });
-        return ExecutionRepository.transition(db, claimed.id, 'succeeded', { expectedFrom: 'running', result: { exitCode: 0, stdout: 'ok' } });
+        const fence = fenceOf(claimed);
+        await ExecutionRepository.transition(db, claimed.id, 'running', { expectedFrom: 'scheduled', fence, leaseSeconds: 300 });
+        return ExecutionRepository.transition(db, claimed.id, 'succeeded', { expectedFrom: 'running', fence, result: { exitCode: 0, stdout: 'ok' } });
       },
       baseline: async () => {
         const claimed = await db.query(

@@ -406,10 +406,12 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
       checks: [
         'executions_action_ref_check',
         'executions_attempt_check',
+        'executions_lease_expires_at_check',
         'executions_max_attempts_check',
         'executions_parent_id_check',
         'executions_status_check',
         'executions_timeout_seconds_check',
+        'executions_worker_id_check',
       ],
       indexes: [
         { name: 'executions_action_id_idx', unique: false, definition: 'btree (action_id)' },

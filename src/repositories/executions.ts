@@ -1,71 +1,29 @@
-import { IllegalStateChangeError, InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
+import { IllegalStateChangeError, InvalidReferenceError, LeaseLostError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
 import { assertId, Table, Where, type Page, type Pagination } from './support/table.js';
 import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import {
+  EXECUTION_STATUSES,
+  LEASED_EXECUTION_STATUSES,
+  isFinalStatus,
+  isLeasedStatus,
+  statusesLeadingTo,
+  type ExecutionStatus,
+} from './execution-states.js';
 
-/** Mirrors executions_status_check. */
-export const EXECUTION_STATUSES = [
-  'requested',
-  'scheduled',
-  'running',
-  'paused',
-  'succeeded',
-  'failed',
-  'timeout',
-  'canceling',
-  'canceled',
-  'abandoned',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-
-/** Statuses an execution never leaves; reaching one sets finished_at and clears the lease. */
-export const FINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'timeout', 'canceled', 'abandoned'];
-
-/** Statuses held by a worker under a lease; mirrors the predicate of executions_lease_idx. */
-export const LEASED_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['scheduled', 'running', 'canceling'];
-
-/**
- * Every allowed move, from → to. Anything not listed is refused with
- * IllegalStateChangeError; final statuses have no way out.
- *
- * - requested → scheduled is what `claim` does; → running serves inline runs
- *   that skip the queue. A requested row has no worker to finish a cancel,
- *   so it goes straight to canceled (there is no requested → canceling).
- * - scheduled → requested hands a claimed row back (graceful shutdown)
- *   without using an attempt.
- * - running → requested is a retry: attempt + 1, refused when no attempts remain.
- * - paused → timeout: the inquiry it waited on timed out.
- * - canceling → succeeded / failed / timeout: the run finished before the
- *   cancel reached it.
- */
-export const EXECUTION_TRANSITIONS: Readonly<Record<ExecutionStatus, readonly ExecutionStatus[]>> = {
-  requested: ['scheduled', 'running', 'canceled', 'failed', 'abandoned'],
-  scheduled: ['running', 'requested', 'canceling', 'canceled', 'failed', 'abandoned'],
-  running: ['succeeded', 'failed', 'timeout', 'paused', 'canceling', 'abandoned', 'requested'],
-  paused: ['running', 'canceling', 'canceled', 'failed', 'timeout'],
-  canceling: ['canceled', 'succeeded', 'failed', 'timeout'],
-  succeeded: [],
-  failed: [],
-  timeout: [],
-  canceled: [],
-  abandoned: [],
-};
-
-/** True when the transition table allows from → to. */
-export function canTransition(from: ExecutionStatus, to: ExecutionStatus): boolean {
-  return EXECUTION_TRANSITIONS[from]?.includes(to) ?? false;
-}
-
-/** Statuses from which `to` may be reached. */
-export function statusesLeadingTo(to: ExecutionStatus): ExecutionStatus[] {
-  return EXECUTION_STATUSES.filter((from) => EXECUTION_TRANSITIONS[from].includes(to));
-}
-
-export function isFinalStatus(status: ExecutionStatus): boolean {
-  return FINAL_EXECUTION_STATUSES.includes(status);
-}
+export {
+  EXECUTION_STATUSES,
+  EXECUTION_TRANSITIONS,
+  FINAL_EXECUTION_STATUSES,
+  LEASED_EXECUTION_STATUSES,
+  canTransition,
+  isFinalStatus,
+  isLeasedStatus,
+  statusesLeadingTo,
+  type ExecutionStatus,
+} from './execution-states.js';
 
 /**
  * Params and results are kept in the row only up to this size (as JSON text);
@@ -128,16 +86,44 @@ export interface CreateExecutionInput {
 /** What may change outside `transition`; the request itself (action, params, parents) is history. */
 export type UpdateExecutionInput = Partial<Pick<CreateExecutionInput, 'maxAttempts' | 'timeoutSeconds' | 'traceId'>>;
 
+/**
+ * The fencing token of a worker's write: the worker and the attempt it holds.
+ * `claim` returns both (`fenceOf(execution)`); a write whose fence no longer
+ * matches the row changes nothing and raises LeaseLostError.
+ */
+export interface ExecutionFence {
+  workerId: number;
+  attempt: number;
+}
+
+/** The fence of an execution as a worker holds it (after `claim`, or a move to running). */
+export function fenceOf(execution: Pick<Execution, 'id' | 'workerId' | 'attempt'>): ExecutionFence {
+  if (execution.workerId === null) {
+    throw new ValidationError(`${ENTITY} ${execution.id} has no worker, so it has no fence`, { entity: ENTITY, field: 'workerId', value: execution.id });
+  }
+  return { workerId: execution.workerId, attempt: execution.attempt };
+}
+
 export interface TransitionOptions {
   /** Replaces the result (any JSON; null clears). */
   result?: unknown;
   /** Replaces the error text (cut to MAX_EXECUTION_ERROR_LENGTH; null clears). */
   error?: string | null;
-  /** Records the worker (not allowed when going back to requested, which clears it). */
-  workerId?: number | null;
+  /**
+   * The worker and attempt making this write. Required to move into a leased
+   * status (scheduled, running, canceling: the worker takes or keeps it) and
+   * out of one (only its holder may, while its lease lasts). Moves between
+   * unheld statuses (requested → canceled, paused → timeout, …) need none;
+   * when given there, the attempt must still match.
+   */
+  fence?: ExecutionFence;
   /** Only move if the row is in this status now: compare-and-set. */
   expectedFrom?: ExecutionStatus;
-  /** Grants (or renews) a lease of this many seconds when `to` is scheduled, running or canceling. */
+  /**
+   * Lease length when `to` is scheduled, running or canceling. Taking an
+   * execution (from requested or paused) grants DEFAULT_LEASE_SECONDS when
+   * omitted; a holder's move keeps the lease it has unless this is given.
+   */
   leaseSeconds?: number;
 }
 
@@ -226,10 +212,20 @@ const rules: Rules = {
   traceId: { check: is.string({ min: 1, max: 255 }), nullable: true },
 };
 
+/** A fence is an object of exactly a worker id and an attempt. */
+function checkFence(value: unknown, field: string, entity: string): void {
+  is.object(value, field, entity);
+  const fence = value as Record<string, unknown>;
+  const unknown = Object.keys(fence).filter((key) => key !== 'workerId' && key !== 'attempt');
+  if (unknown.length > 0) throw new ValidationError(`${entity}.${field} has unknown field ${unknown[0]}`, { entity, field: `${field}.${unknown[0]}` });
+  is.id(fence.workerId, `${field}.workerId`, entity);
+  is.integer(1, 100)(fence.attempt, `${field}.attempt`, entity);
+}
+
 const transitionRules: Rules = {
   result: { check: capped(is.json), nullable: true },
   error: { check: is.string({ max: Number.MAX_SAFE_INTEGER }), nullable: true },
-  workerId: { check: is.id, nullable: true },
+  fence: { check: checkFence },
   expectedFrom: { check: is.oneOf(EXECUTION_STATUSES) },
   leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) },
 };
@@ -251,13 +247,47 @@ function refused(id: number, from: string, to: string, why?: string): IllegalSta
   return error;
 }
 
-async function currentState(db: Executor, id: number): Promise<{ status: ExecutionStatus; worker_id: number | null; attempt: number; max_attempts: number } | undefined> {
-  const result = await table.query<{ status: ExecutionStatus; worker_id: number | null; attempt: number; max_attempts: number }>(
+/** What a refused write needs to say why: the row's state, and whether its lease still runs (by the database clock). */
+interface CurrentState {
+  status: ExecutionStatus;
+  worker_id: number | null;
+  attempt: number;
+  max_attempts: number;
+  lease_expires_at: Date | null;
+  lease_live: boolean;
+}
+
+async function currentState(db: Executor, id: number): Promise<CurrentState | undefined> {
+  const result = await table.query<CurrentState>(
     db,
-    'SELECT status, worker_id, attempt, max_attempts FROM executions WHERE id = $1',
+    `SELECT status, worker_id, attempt, max_attempts, lease_expires_at,
+            COALESCE(lease_expires_at > clock_timestamp(), false) AS lease_live
+       FROM executions WHERE id = $1`,
     [id],
   );
   return result.rows[0];
+}
+
+/**
+ * LeaseLostError when `fence` does not hold the row as it is now: another
+ * attempt (requeued, retried), another worker's lease, or an expired one.
+ * Undefined when the fence still holds it, or the row is in an unheld status
+ * of the fence's attempt (then the move itself is what was refused).
+ */
+function leaseLost(id: number, fence: ExecutionFence, current: CurrentState): LeaseLostError | undefined {
+  const held = isLeasedStatus(current.status);
+  if (current.attempt === fence.attempt && (!held || (current.worker_id === fence.workerId && current.lease_live))) return undefined;
+  const now = `status ${current.status}, worker ${current.worker_id ?? 'none'}, attempt ${current.attempt}`;
+  const why =
+    current.attempt !== fence.attempt
+      ? `attempt ${fence.attempt} is over`
+      : current.worker_id !== fence.workerId
+        ? `another worker holds it`
+        : `its lease expired at ${current.lease_expires_at?.toISOString() ?? '?'}`;
+  return new LeaseLostError(
+    `${ENTITY} ${id} is no longer held by worker ${fence.workerId} in attempt ${fence.attempt}: ${why} (now ${now}); nothing changed`,
+    { entity: ENTITY, value: id },
+  );
 }
 
 const byQueueOrder = (a: Execution, b: Execution): number => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id;
@@ -359,41 +389,69 @@ export const ExecutionRepository = {
 
   /**
    * Moves an execution to `to` in one statement that only matches a row in a
-   * status allowed to reach `to` (or in `expectedFrom`). Sets started_at on
-   * the first move to running, finished_at and no lease on a final status;
-   * going back to requested clears worker, lease, start and result (and from
-   * running uses up an attempt). NotFoundError for a missing id;
-   * IllegalStateChangeError (with `from` and `to`) when the move is refused.
+   * status allowed to reach `to` (or in `expectedFrom`) and, for a worker's
+   * write, held by its fence: the same attempt and, in a leased status, the
+   * same worker with a lease that has not expired. Sets started_at on the
+   * first move to running, finished_at and no lease on a final status;
+   * moving into scheduled, running or canceling records the fence's worker
+   * and a lease; going back to requested clears worker, lease, start and
+   * result (and from running uses up an attempt).
+   *
+   * NotFoundError for a missing id; ValidationError (field `fence`) for a
+   * worker's move without one; LeaseLostError when the fence no longer
+   * holds the row; IllegalStateChangeError (with `from` and `to`) when the
+   * move itself is refused. Operators cancel with `cancel`; dead workers'
+   * rows are taken back by `expireLeases`.
    */
   async transition(db: Executor, id: number, to: ExecutionStatus, options: TransitionOptions = {}): Promise<Execution> {
     assertId(id, ENTITY);
     assertStatus(to);
     validateInput(ENTITY, options, transitionRules, 'create');
+    const { fence } = options;
     let allowedFrom = statusesLeadingTo(to);
     if (options.expectedFrom !== undefined) {
       if (!allowedFrom.includes(options.expectedFrom)) throw refused(id, options.expectedFrom, to);
       allowedFrom = [options.expectedFrom];
     }
-    if (to === 'requested' && (options.workerId !== undefined || options.leaseSeconds !== undefined)) {
-      throw new ValidationError(`${ENTITY} going back to requested has no worker or lease`, { entity: ENTITY, field: 'workerId' });
+    const leasedTo = isLeasedStatus(to);
+    if (fence === undefined && (leasedTo || (allowedFrom.length > 0 && allowedFrom.every(isLeasedStatus)))) {
+      throw new ValidationError(
+        `${ENTITY} ${id} moving to ${to} is a worker's write: give fence { workerId, attempt } (an operator stops an execution with cancel)`,
+        { entity: ENTITY, field: 'fence', value: id },
+      );
+    }
+    if (options.leaseSeconds !== undefined && !leasedTo) {
+      throw new ValidationError(`${ENTITY} in ${to} holds no lease; leaseSeconds applies to scheduled, running and canceling`, {
+        entity: ENTITY,
+        field: 'leaseSeconds',
+      });
     }
     const values: unknown[] = [id, to, allowedFrom];
     const param = (value: unknown): string => {
       values.push(value);
       return `$${values.length}`;
     };
+    const leased = `(${LEASED_EXECUTION_STATUSES.map((status) => `'${status}'`).join(', ')})`;
+    // Which rows the write may touch: a worker's only while its fence holds them, anyone's only while no worker does.
+    const holder = fence
+      ? ` AND attempt = ${param(fence.attempt)}::integer AND (status NOT IN ${leased} OR (worker_id = ${param(fence.workerId)}::bigint AND lease_expires_at > clock_timestamp()))`
+      : ` AND status NOT IN ${leased}`;
     // Column → SQL expression; later entries replace earlier ones, so each column is assigned once.
+    // Expressions read the row as it was before the UPDATE.
     const sets = new Map<string, string>([['status', '$2']]);
     let guard = '';
     if (to === 'requested') {
       sets.set('attempt', "CASE WHEN status = 'running' THEN attempt + 1 ELSE attempt END");
       for (const column of ['worker_id', 'lease_expires_at', 'started_at', 'result']) sets.set(column, 'NULL');
       guard = " AND (status <> 'running' OR attempt < max_attempts)";
-    } else {
-      if (options.workerId !== undefined) sets.set('worker_id', `${param(options.workerId)}::bigint`);
-      if (isFinalStatus(to) || to === 'paused') sets.set('lease_expires_at', 'NULL');
-      else if (options.leaseSeconds !== undefined) sets.set('lease_expires_at', `clock_timestamp() + make_interval(secs => ${param(options.leaseSeconds)}::integer)`);
+    } else if (leasedTo) {
+      sets.set('worker_id', `${param(fence!.workerId)}::bigint`);
+      // A holder keeps its lease unless it asks for a new length; taking the row always grants one.
+      const grant = `clock_timestamp() + make_interval(secs => ${param(options.leaseSeconds ?? DEFAULT_LEASE_SECONDS)}::integer)`;
+      sets.set('lease_expires_at', options.leaseSeconds !== undefined ? grant : `CASE WHEN status IN ${leased} THEN lease_expires_at ELSE ${grant} END`);
       if (to === 'running') sets.set('started_at', 'COALESCE(started_at, clock_timestamp())');
+    } else {
+      sets.set('lease_expires_at', 'NULL');
       if (isFinalStatus(to)) sets.set('finished_at', 'clock_timestamp()');
     }
     if (options.result !== undefined) sets.set('result', `${param(options.result === null ? null : JSON.stringify(options.result))}::jsonb`);
@@ -402,13 +460,18 @@ export const ExecutionRepository = {
 
     const result = await table.query(
       db,
-      `UPDATE executions SET ${assignments} WHERE id = $1 AND status = ANY($3::text[])${guard} RETURNING ${table.columns}`,
+      `UPDATE executions SET ${assignments} WHERE id = $1 AND status = ANY($3::text[])${holder}${guard} RETURNING ${table.columns}`,
       values,
     );
     if (result.rows.length > 0) return table.fromRow(result.rows[0]!);
 
     const current = await currentState(db, id);
     if (!current) throw new NotFoundError(ENTITY, 'id', id);
+    const lost = fence && leaseLost(id, fence, current);
+    if (lost) throw lost;
+    if (!fence && isLeasedStatus(current.status)) {
+      throw refused(id, current.status, to, `worker ${current.worker_id} holds it under a lease; only that worker moves it, with its fence (an operator uses cancel)`);
+    }
     if (to === 'requested' && current.status === 'running' && allowedFrom.includes('running') && current.attempt >= current.max_attempts) {
       throw refused(id, current.status, to, `no attempts remain (attempt ${current.attempt} of ${current.max_attempts})`);
     }
@@ -447,28 +510,35 @@ export const ExecutionRepository = {
   },
 
   /**
-   * Extends the lease of an execution the worker holds (scheduled, running or
-   * canceling). NotFoundError for a missing id; IllegalStateChangeError when
-   * the worker no longer holds it (it finished, was requeued or taken over):
-   * the worker should stop.
+   * Extends the lease of an execution the fence holds (scheduled, running or
+   * canceling, same worker and attempt) while that lease still runs: an
+   * expired lease is lost, since the sweep may already have given the
+   * execution to another attempt. NotFoundError for a missing id;
+   * LeaseLostError, changing nothing, when the fence no longer holds it
+   * (finished, canceled, requeued, taken over or expired): the worker should stop.
    */
-  async renewLease(db: Executor, id: number, workerId: number, leaseSeconds: number = DEFAULT_LEASE_SECONDS): Promise<Execution> {
+  async renewLease(db: Executor, id: number, fence: ExecutionFence, leaseSeconds: number = DEFAULT_LEASE_SECONDS): Promise<Execution> {
     assertId(id, ENTITY);
-    assertId(workerId, ENTITY, 'workerId');
+    checkFence(fence, 'fence', ENTITY);
     is.integer(1, MAX_LEASE_SECONDS)(leaseSeconds, 'leaseSeconds', ENTITY);
     const result = await table.query(
       db,
-      `UPDATE executions SET lease_expires_at = clock_timestamp() + make_interval(secs => $3::integer)
-        WHERE id = $1 AND worker_id = $2 AND status IN ('scheduled', 'running', 'canceling')
+      `UPDATE executions SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::integer)
+        WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status IN ('scheduled', 'running', 'canceling')
+          AND lease_expires_at > clock_timestamp()
        RETURNING ${table.columns}`,
-      [id, workerId, leaseSeconds],
+      [id, fence.workerId, fence.attempt, leaseSeconds],
     );
     if (result.rows.length > 0) return table.fromRow(result.rows[0]!);
     const current = await currentState(db, id);
     if (!current) throw new NotFoundError(ENTITY, 'id', id);
-    const error = refused(id, current.status, current.status);
-    error.message = `${ENTITY} ${id} is not held by worker ${workerId} (status ${current.status}, worker ${current.worker_id ?? 'none'}); its lease cannot be renewed`;
-    throw error;
+    throw (
+      leaseLost(id, fence, current) ??
+      new LeaseLostError(
+        `${ENTITY} ${id} is no longer held by worker ${fence.workerId} in attempt ${fence.attempt}: it is ${current.status}; its lease cannot be renewed`,
+        { entity: ENTITY, value: id },
+      )
+    );
   },
 
   /**

@@ -188,6 +188,11 @@ export const WorkerRepository = {
     return table.update(db, id, input);
   },
 
-  /** Deletes the worker; executions it ran keep their history with worker_id null. */
+  /**
+   * Deletes the worker; executions it ran keep their history with worker_id
+   * null. While it holds a running execution the delete is refused
+   * (ValidationError on worker_id: a running execution always has a worker)
+   * until the run ends or the lease sweep takes it back.
+   */
   delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
 };

@@ -129,8 +129,8 @@ describe('the shipped migrations', () => {
   it('are numbered 1..N without gaps, one per table after the foundation', () => {
     expect(versions(SHIPPED)).toEqual(Array.from({ length: SHIPPED_COUNT }, (_, i) => i + 1));
     expect(SHIPPED[0]!.name).toBe('foundation');
-    // 0002_packs … 0014_notifications: every one of the thirteen tables has its own file.
-    expect(SHIPPED.slice(1).map((m) => m.name).sort()).toEqual([...TABLES].sort());
+    // 0002_packs … 0014_notifications: every one of the thirteen tables has its own file; later files change them.
+    expect(SHIPPED.slice(1, 1 + TABLES.length).map((m) => m.name).sort()).toEqual([...TABLES].sort());
     for (const migration of SHIPPED) expect(migration.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -287,10 +287,14 @@ describe('history checks', () => {
 });
 
 describe('a failing migration', () => {
+  // The numbers after the shipped files, so a new shipped migration never collides with these.
+  const NEXT = String(SHIPPED_COUNT + 1).padStart(4, '0');
+  const AFTER = String(SHIPPED_COUNT + 2).padStart(4, '0');
+
   it('rolls back the whole file, records no history row for it, and names the file and line', async () => {
     const dir = copyOfMigrations();
     writeFileSync(
-      path.join(dir, '0015_broken.sql'),
+      path.join(dir, `${NEXT}_broken.sql`),
       [
         '-- creates a table, fills it, then fails',
         'CREATE TABLE broken_half (id int);',
@@ -301,15 +305,15 @@ describe('a failing migration', () => {
         '',
       ].join('\n'),
     );
-    writeFileSync(path.join(dir, '0016_after.sql'), 'CREATE TABLE after_broken (id int);\n');
+    writeFileSync(path.join(dir, `${AFTER}_after.sql`), 'CREATE TABLE after_broken (id int);\n');
     const { pool } = await emptyDatabase();
 
     const applied: number[] = [];
     const error = await expectErrorType(migrate(pool, { dir, onApplied: (m) => applied.push(m.version) }), MigrationError);
-    expect(error.message).toContain('0015_broken.sql');
+    expect(error.message).toContain(`${NEXT}_broken.sql`);
     expect(error.message).toContain('at line 5');
     expect(error.message).toContain('no_such_table');
-    expect(error).toMatchObject({ field: 'file', value: '0015_broken.sql' });
+    expect(error).toMatchObject({ field: 'file', value: `${NEXT}_broken.sql` });
 
     // The files before it are applied and recorded; nothing of it or after it is.
     expect(applied).toEqual(versions(SHIPPED));
@@ -321,12 +325,12 @@ describe('a failing migration', () => {
     expect(column.rowCount).toBe(0);
 
     const status = await migrationStatus(pool, { dir });
-    expect(versions(status.pending)).toEqual([15, 16]);
+    expect(versions(status.pending)).toEqual([SHIPPED_COUNT + 1, SHIPPED_COUNT + 2]);
     expect(status.problems).toEqual([]);
 
     // Fixing the file lets the next run apply it and the one after.
-    writeFileSync(path.join(dir, '0015_broken.sql'), 'CREATE TABLE broken_half (id int);\n');
-    expect(versions(await migrate(pool, { dir }))).toEqual([15, 16]);
+    writeFileSync(path.join(dir, `${NEXT}_broken.sql`), 'CREATE TABLE broken_half (id int);\n');
+    expect(versions(await migrate(pool, { dir }))).toEqual([SHIPPED_COUNT + 1, SHIPPED_COUNT + 2]);
     expect(await tableExists(pool, 'attune.after_broken')).toBe(true);
   });
 
@@ -425,15 +429,15 @@ describe('migrationsChecksum', () => {
     const edited = migrationsChecksum(dir);
     expect(edited).not.toBe(original);
 
-    writeFileSync(path.join(dir, '0015_more.sql'), 'SELECT 1;\n');
+    writeFileSync(path.join(dir, `${String(SHIPPED_COUNT + 1).padStart(4, '0')}_more.sql`), 'SELECT 1;\n');
     const added = migrationsChecksum(dir);
     expect(added).not.toBe(edited);
 
-    rmSync(path.join(dir, '0015_more.sql'));
+    rmSync(path.join(dir, `${String(SHIPPED_COUNT + 1).padStart(4, '0')}_more.sql`));
     expect(migrationsChecksum(dir)).toBe(edited);
 
     // Same content under another name is another history.
-    writeFileSync(path.join(dir, '0015_renamed.sql'), 'SELECT 1;\n');
+    writeFileSync(path.join(dir, `${String(SHIPPED_COUNT + 1).padStart(4, '0')}_renamed.sql`), 'SELECT 1;\n');
     expect(migrationsChecksum(dir)).not.toBe(added);
   });
 });

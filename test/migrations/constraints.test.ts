@@ -136,6 +136,8 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
   ['execution attempt above max_attempts', 'executions', { attempt: 3, max_attempts: 2 }, 'executions_attempt_check'],
   ['execution max_attempts 101', 'executions', { max_attempts: 101 }, 'executions_max_attempts_check'],
   ['execution timeout 0', 'executions', { timeout_seconds: 0 }, 'executions_timeout_seconds_check'],
+  ['running execution without a lease', 'executions', { status: 'running' }, 'executions_lease_expires_at_check'],
+  ['running execution without a worker', 'executions', { status: 'running', lease_expires_at: new Date() }, 'executions_worker_id_check'],
 
   ['inquiry status open', 'inquiries', { status: 'open' }, 'inquiries_status_check'],
   ['empty inquiry prompt', 'inquiries', { prompt: '' }, 'inquiries_prompt_check'],
@@ -278,8 +280,11 @@ describe('enumerations match data-model.md', () => {
   });
 
   it('every execution status is accepted by the table', async () => {
+    // A running row is held by a worker under a lease (executions_worker_id_check, executions_lease_expires_at_check).
+    const worker = await insert(ctx.db, 'workers', { name: uniqueName('w') });
     for (const status of await checkValues(ctx.db, 'executions_status_check')) {
-      const inserted = await insert(ctx.db, 'executions', { action_ref: 'core.echo', status });
+      const held = status === 'running' ? { worker_id: worker.id, lease_expires_at: new Date(Date.now() + 60_000) } : {};
+      const inserted = await insert(ctx.db, 'executions', { action_ref: 'core.echo', status, ...held });
       expect(inserted.status).toBe(status);
     }
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/transaction.js';
 import { IllegalStateChangeError } from '../../src/errors.js';
-import { ExecutionRepository, type Execution } from '../../src/repositories/executions.js';
+import { ExecutionRepository, fenceOf, type Execution } from '../../src/repositories/executions.js';
 import { InquiryRepository } from '../../src/repositories/inquiries.js';
 import type { Worker } from '../../src/repositories/workers.js';
 import { cleanDatabase, createTestPool } from '../../src/testing/database.js';
@@ -101,7 +101,7 @@ describe('claim under concurrency', () => {
           // Claim and start in one transaction, as a worker would: locks are held across statements.
           const batch = await withTransaction(pool, async (tx) => {
             const claimed = await ExecutionRepository.claim(tx, { workerId: worker.id, limit: 2 });
-            for (const execution of claimed) await ExecutionRepository.transition(tx, execution.id, 'running', { expectedFrom: 'scheduled' });
+            for (const execution of claimed) await ExecutionRepository.transition(tx, execution.id, 'running', { expectedFrom: 'scheduled', fence: fenceOf(execution) });
             return claimed;
           });
           if (batch.length === 0) return mine;
@@ -155,13 +155,13 @@ describe('lease expiry under concurrency', () => {
   it('a sweep skips a row whose worker is mid-transition, and the worker keeps it', async () => {
     const [id] = await requestExecutions(1, 2);
     const [worker] = await workers(1);
-    await ExecutionRepository.claim(pool, { workerId: worker!.id });
-    await pool.query("UPDATE executions SET lease_expires_at = now() - interval '1 second'");
+    const [claimed] = await ExecutionRepository.claim(pool, { workerId: worker!.id, leaseSeconds: 600 });
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await ExecutionRepository.renewLease(client, id!, worker!.id, 60);
-      expect(await ExecutionRepository.expireLeases(pool)).toEqual([]);
+      await ExecutionRepository.renewLease(client, id!, fenceOf(claimed!), 60);
+      // A sweep for which every lease has ended still skips the row the worker's open transaction holds.
+      expect(await ExecutionRepository.expireLeases(pool, { asOf: new Date(Date.now() + 3600_000) })).toEqual([]);
       await client.query('COMMIT');
     } finally {
       client.release();

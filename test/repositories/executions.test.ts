@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/pool.js';
 import { withTransaction } from '../../src/db/transaction.js';
-import { IllegalStateChangeError, InvalidReferenceError, NotFoundError, ValidationError } from '../../src/errors.js';
+import { IllegalStateChangeError, InvalidReferenceError, LeaseLostError, NotFoundError, ValidationError } from '../../src/errors.js';
 import { ActionRepository } from '../../src/repositories/actions.js';
 import {
   DEFAULT_LEASE_SECONDS,
@@ -13,7 +13,9 @@ import {
   MAX_EXECUTION_ERROR_LENGTH,
   MAX_EXECUTION_JSON_BYTES,
   canTransition,
+  fenceOf,
   type Execution,
+  type ExecutionFence,
   type ExecutionStatus,
 } from '../../src/repositories/executions.js';
 import { IdentityRepository } from '../../src/repositories/identities.js';
@@ -40,14 +42,16 @@ const REFUSED = EXECUTION_STATUSES.flatMap((from) => EXECUTION_STATUSES.filter((
  * Seeds the volume the plan test needs inside the test's transaction, then
  * ANALYZEs: 3,000 executions of 300 actions, one a minute over the last two
  * days. A backlog of one in ten is requested; about twenty are scheduled or
- * running with leases given out in the same order, half of them ended; the
- * rest are finished (succeeded, failed or canceled, interleaved).
+ * running with one worker's leases given out in the same order, half of them
+ * ended; the rest are finished (succeeded, failed or canceled, interleaved).
  */
 async function seedExecutions(db: Executor): Promise<void> {
   const prefix = uniqueName('plan');
+  const worker = await new WorkerFixture().create(db);
   await db.query(
-    `INSERT INTO executions (action_ref, status, lease_expires_at, started_at, finished_at, created_at)
+    `INSERT INTO executions (action_ref, status, worker_id, lease_expires_at, started_at, finished_at, created_at)
      SELECT $1 || '_' || g % 300 || '.run', x.status,
+            CASE WHEN x.status IN ('scheduled', 'running') THEN $2::bigint END,
             CASE WHEN x.status IN ('scheduled', 'running') THEN now() + make_interval(secs => 1200 - g) END,
             CASE WHEN x.status <> 'requested' THEN x.created_at END,
             CASE WHEN x.status IN ('succeeded', 'failed', 'canceled') THEN x.created_at + interval '1 second' END,
@@ -58,7 +62,7 @@ async function seedExecutions(db: Executor): Promise<void> {
                      ELSE (ARRAY['succeeded', 'succeeded', 'failed', 'canceled'])[1 + g % 4] END AS status,
                 now() - make_interval(mins => g) AS created_at
        ) AS x`,
-    [prefix],
+    [prefix, worker.id],
   );
   await analyze(db, 'executions');
 }
@@ -66,6 +70,30 @@ async function seedExecutions(db: Executor): Promise<void> {
 /** Sets a lease that ended a minute ago, as a dead worker leaves it. */
 async function expireLeaseOf(execution: Execution): Promise<void> {
   await ctx.db.query("UPDATE executions SET lease_expires_at = now() - interval '1 minute' WHERE id = $1", [execution.id]);
+}
+
+/** A fence for any row: its holder's, or a fresh worker's with the row's attempt when nobody holds it. */
+async function someFence(execution: Execution): Promise<ExecutionFence> {
+  return { workerId: execution.workerId ?? (await new WorkerFixture().create(ctx.db)).id, attempt: execution.attempt };
+}
+
+/** The SQLSTATE and constraint of a statement that fails, run in a savepoint so the test's transaction goes on. */
+async function sqlError(sql: string, values: unknown[]): Promise<{ code?: string; constraint?: string }> {
+  await ctx.db.query('SAVEPOINT raw_sql');
+  try {
+    await ctx.db.query(sql, values);
+  } catch (error) {
+    await ctx.db.query('ROLLBACK TO SAVEPOINT raw_sql');
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    return { code, constraint };
+  }
+  await ctx.db.query('RELEASE SAVEPOINT raw_sql');
+  throw new Error(`expected ${sql} to fail`);
+}
+
+/** The database's clock, in milliseconds. */
+async function databaseClock(): Promise<number> {
+  return (await ctx.db.query<{ t: Date }>('SELECT clock_timestamp() AS t')).rows[0]!.t.getTime();
 }
 
 describe('execution statuses', () => {
@@ -198,15 +226,27 @@ describe('ExecutionRepository.transition: the table', () => {
     const worker = await new WorkerFixture().create(ctx.db);
     const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus(from).onWorker(worker, 120).create(ctx.db);
     expect(execution.status).toBe(from);
-    const moved = await ExecutionRepository.transition(ctx.db, execution.id, to);
+    const before = await databaseClock();
+    const moved = await ExecutionRepository.transition(ctx.db, execution.id, to, { fence: { workerId: worker.id, attempt: execution.attempt } });
+    const after = await databaseClock();
     expect(moved.status).toBe(to);
-    // JavaScript dates keep milliseconds only; two updates may share one.
-    expect(moved.updatedAt.getTime()).toBeGreaterThanOrEqual(execution.updatedAt.getTime());
+    // set_updated_at: the database clock at the update, and at least 1 ms past the old value.
+    const floor = execution.updatedAt.getTime() + 1;
+    expect(moved.updatedAt.getTime()).toBeGreaterThanOrEqual(Math.max(before, floor));
+    expect(moved.updatedAt.getTime()).toBeLessThanOrEqual(Math.max(after, floor));
     if (FINAL_EXECUTION_STATUSES.includes(to)) {
       expect(moved.finishedAt).toBeInstanceOf(Date);
       expect(moved.leaseExpiresAt).toBeNull();
     } else {
       expect(moved.finishedAt).toBeNull();
+    }
+    if (LEASED_EXECUTION_STATUSES.includes(to)) {
+      // The worker holds it under a lease: the one it had, or a new default one when it takes the row.
+      expect(moved.workerId).toBe(worker.id);
+      if (LEASED_EXECUTION_STATUSES.includes(from)) expect(moved.leaseExpiresAt).toEqual(execution.leaseExpiresAt);
+      else expect(Math.round((moved.leaseExpiresAt!.getTime() - moved.updatedAt.getTime()) / 1000)).toBe(DEFAULT_LEASE_SECONDS);
+    } else if (to !== 'requested' && !FINAL_EXECUTION_STATUSES.includes(to)) {
+      expect(moved.leaseExpiresAt).toBeNull();
     }
     if (to === 'running') {
       expect(moved.startedAt).toBeInstanceOf(Date);
@@ -221,7 +261,9 @@ describe('ExecutionRepository.transition: the table', () => {
 
   it.each(REFUSED)('refuses %s → %s with IllegalStateChangeError and changes nothing', async (from, to) => {
     const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus(from).create(ctx.db);
-    const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, to), IllegalStateChangeError);
+    // The holder's own fence: the only reason left to refuse is the table.
+    const fence = await someFence(execution);
+    const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, to, { fence }), IllegalStateChangeError);
     expect(error).toMatchObject({ code: 'ATTUNE_ILLEGAL_STATE_CHANGE', entity: 'execution', from, to, value: execution.id });
     expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(execution);
   });
@@ -229,14 +271,16 @@ describe('ExecutionRepository.transition: the table', () => {
 
 describe('ExecutionRepository.transition: behaviour', () => {
   it('records started_at on the first run and finished_at at the end, in order', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
     const execution = await new ExecutionFixture().create(ctx.db);
-    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running');
+    const fence = { workerId: worker.id, attempt: 1 };
+    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence });
     expect(running.startedAt!.getTime()).toBeGreaterThanOrEqual(execution.createdAt.getTime());
-    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused');
-    const resumed = await ExecutionRepository.transition(ctx.db, execution.id, 'running');
+    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused', { fence });
+    const resumed = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence });
     expect(paused.startedAt).toEqual(running.startedAt);
     expect(resumed.startedAt).toEqual(running.startedAt);
-    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { result: { ok: true, items: [1, 2] } });
+    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { fence, result: { ok: true, items: [1, 2] } });
     expect(done).toMatchObject({ status: 'succeeded', result: { ok: true, items: [1, 2] }, startedAt: running.startedAt });
     expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime());
   });
@@ -244,16 +288,21 @@ describe('ExecutionRepository.transition: behaviour', () => {
   it('a finished execution can never run again', async () => {
     for (const status of FINAL_EXECUTION_STATUSES) {
       const execution = await new ExecutionFixture().withMaxAttempts(3).withStatus(status).create(ctx.db);
-      const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'running'), IllegalStateChangeError);
+      const fence = await someFence(execution);
+      const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence }), IllegalStateChangeError);
       expect(error).toMatchObject({ from: status, to: 'running' });
-      await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'requested'), IllegalStateChangeError);
+      await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'requested', { fence }), IllegalStateChangeError);
     }
   });
 
   it('retry from running uses an attempt; with none left it is refused, saying why', async () => {
     const worker = await new WorkerFixture().create(ctx.db);
     const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 60).create(ctx.db);
-    const retried = await ExecutionRepository.transition(ctx.db, execution.id, 'requested', { error: 'exit code 1', result: { exitCode: 1 } });
+    const retried = await ExecutionRepository.transition(ctx.db, execution.id, 'requested', {
+      fence: fenceOf(execution),
+      error: 'exit code 1',
+      result: { exitCode: 1 },
+    });
     expect(retried).toMatchObject({
       status: 'requested',
       attempt: 2,
@@ -263,11 +312,11 @@ describe('ExecutionRepository.transition: behaviour', () => {
       error: 'exit code 1',
       result: { exitCode: 1 },
     });
-    await ExecutionRepository.transition(ctx.db, execution.id, 'running');
-    const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'requested'), IllegalStateChangeError);
+    const again = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence: { workerId: worker.id, attempt: 2 } });
+    const error = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'requested', { fence: fenceOf(again) }), IllegalStateChangeError);
     expect(error).toMatchObject({ from: 'running', to: 'requested' });
     expect(error.message).toContain('no attempts remain (attempt 2 of 2)');
-    expect((await ExecutionRepository.getById(ctx.db, execution.id)).status).toBe('running');
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(again);
   });
 
   it('requeue from scheduled hands the row back without using an attempt', async () => {
@@ -275,44 +324,49 @@ describe('ExecutionRepository.transition: behaviour', () => {
     const execution = await new ExecutionFixture().withStatus('scheduled').onWorker(worker, 60).create(ctx.db);
     expect(execution).toMatchObject({ workerId: worker.id });
     expect(execution.leaseExpiresAt).toBeInstanceOf(Date);
-    const requeued = await ExecutionRepository.transition(ctx.db, execution.id, 'requested');
+    const requeued = await ExecutionRepository.transition(ctx.db, execution.id, 'requested', { fence: fenceOf(execution) });
     expect(requeued).toMatchObject({ status: 'requested', attempt: 1, workerId: null, leaseExpiresAt: null });
   });
 
   it('expectedFrom is a compare-and-set: it moves only from that status', async () => {
     const execution = await new ExecutionFixture().withStatus('running').create(ctx.db);
+    const fence = fenceOf(execution);
     const mismatch = await expectErrorType(
-      ExecutionRepository.transition(ctx.db, execution.id, 'failed', { expectedFrom: 'paused' }),
+      ExecutionRepository.transition(ctx.db, execution.id, 'failed', { fence, expectedFrom: 'paused' }),
       IllegalStateChangeError,
     );
     expect(mismatch).toMatchObject({ from: 'running', to: 'failed' });
     expect(mismatch.message).toContain('expected it to be paused');
     // A move the table never allows is refused before any SQL.
     const never = await expectErrorType(
-      ExecutionRepository.transition(ctx.db, execution.id, 'running', { expectedFrom: 'succeeded' }),
+      ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence, expectedFrom: 'succeeded' }),
       IllegalStateChangeError,
     );
     expect(never).toMatchObject({ from: 'succeeded', to: 'running' });
-    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'failed', { expectedFrom: 'running', error: 'boom' });
+    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'failed', { fence, expectedFrom: 'running', error: 'boom' });
     expect(done).toMatchObject({ status: 'failed', error: 'boom' });
   });
 
-  it('records the worker and grants a lease when asked', async () => {
+  it("taking an execution records the fence's worker and grants the lease asked for; pausing ends the lease", async () => {
     const worker = await new WorkerFixture().create(ctx.db);
     const execution = await new ExecutionFixture().create(ctx.db);
-    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { workerId: worker.id, leaseSeconds: 300 });
+    const fence = { workerId: worker.id, attempt: 1 };
+    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence, leaseSeconds: 300 });
     expect(running.workerId).toBe(worker.id);
     const remaining = running.leaseExpiresAt!.getTime() - running.startedAt!.getTime();
     expect(remaining).toBeGreaterThan(299_000);
     expect(remaining).toBeLessThan(301_000);
-    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused');
+    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused', { fence });
     expect(paused.leaseExpiresAt).toBeNull();
     expect(paused.workerId).toBe(worker.id);
   });
 
   it('cuts long error texts and replaces NUL characters, so a failure can always be recorded', async () => {
     const execution = await new ExecutionFixture().withStatus('running').create(ctx.db);
-    const failed = await ExecutionRepository.transition(ctx.db, execution.id, 'failed', { error: `a\u0000b${'x'.repeat(MAX_EXECUTION_ERROR_LENGTH)}` });
+    const failed = await ExecutionRepository.transition(ctx.db, execution.id, 'failed', {
+      fence: fenceOf(execution),
+      error: `a\u0000b${'x'.repeat(MAX_EXECUTION_ERROR_LENGTH)}`,
+    });
     expect(failed.error!.length).toBe(MAX_EXECUTION_ERROR_LENGTH);
     expect(failed.error!.startsWith('a\uFFFDb')).toBe(true);
     expect(failed.error!.endsWith('[truncated]')).toBe(true);
@@ -320,32 +374,162 @@ describe('ExecutionRepository.transition: behaviour', () => {
 
   it('stores any JSON result, refuses one above the cap, and null clears it', async () => {
     const execution = await new ExecutionFixture().withStatus('running').create(ctx.db);
+    const fence = fenceOf(execution);
     const big = await expectErrorType(
-      ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { result: 'x'.repeat(MAX_EXECUTION_JSON_BYTES) }),
+      ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { fence, result: 'x'.repeat(MAX_EXECUTION_JSON_BYTES) }),
       ValidationError,
     );
     expect(big.field).toBe('result');
-    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused', { result: [1, 'two', null] });
+    const paused = await ExecutionRepository.transition(ctx.db, execution.id, 'paused', { fence, result: [1, 'two', null] });
     expect(paused.result).toEqual([1, 'two', null]);
-    const resumed = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { result: null });
+    const resumed = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence, result: null });
     expect(resumed.result).toBeNull();
   });
 
   it('NotFoundError for a missing id; ValidationError for bad input, before SQL', async () => {
-    await expectErrorType(ExecutionRepository.transition(ctx.db, 999_999_999, 'running'), NotFoundError);
+    const fence = { workerId: 1, attempt: 1 };
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 999_999_999, 'running', { fence }), NotFoundError);
     await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'finished' as never), ValidationError);
-    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { workerId: -1 }), ValidationError);
-    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { bogus: 1 } as never), ValidationError);
-    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'requested', { workerId: 1 }), ValidationError);
+    for (const bad of [{ workerId: -1, attempt: 1 }, { workerId: 1, attempt: 0 }, { workerId: 1 }, { workerId: 1, attempt: 1, worker: 2 }, 5]) {
+      const error = await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { fence: bad as never }), ValidationError);
+      expect(error.field).toMatch(/^fence/);
+    }
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { fence, bogus: 1 } as never), ValidationError);
+    // The old option that set the worker instead of checking it is gone.
+    await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'running', { fence, workerId: 1 } as never), ValidationError);
+    const lease = await expectErrorType(ExecutionRepository.transition(ctx.db, 1, 'requested', { fence, leaseSeconds: 60 }), ValidationError);
+    expect(lease.field).toBe('leaseSeconds');
   });
 
   it('a worker id that does not exist is InvalidReferenceError', async () => {
     const execution = await new ExecutionFixture().create(ctx.db);
     await expectErrorType(
-      withTransaction(ctx.db, (tx) => ExecutionRepository.transition(tx, execution.id, 'running', { workerId: 999_999_999 })),
+      withTransaction(ctx.db, (tx) => ExecutionRepository.transition(tx, execution.id, 'running', { fence: { workerId: 999_999_999, attempt: 1 } })),
       InvalidReferenceError,
     );
     expect((await ExecutionRepository.getById(ctx.db, execution.id)).status).toBe('requested');
+  });
+});
+
+describe('fencing: every worker write names the worker and attempt it holds', () => {
+  it('a stale worker cannot start, finish or renew once the sweep requeued the row and another worker claimed it', async () => {
+    const [a, b] = [await new WorkerFixture().create(ctx.db), await new WorkerFixture().create(ctx.db)];
+    const execution = await new ExecutionFixture().withMaxAttempts(2).create(ctx.db);
+    const [claimedByA] = await ExecutionRepository.claim(ctx.db, { workerId: a.id, leaseSeconds: 60 });
+    const runningA = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence: fenceOf(claimedByA!) });
+    await expireLeaseOf(runningA);
+    expect((await ExecutionRepository.expireLeases(ctx.db)).map((e) => e.id)).toEqual([execution.id]);
+    const [claimedByB] = await ExecutionRepository.claim(ctx.db, { workerId: b.id });
+    expect(claimedByB).toMatchObject({ id: execution.id, workerId: b.id, attempt: 2, status: 'scheduled' });
+
+    const staleFence = fenceOf(runningA);
+    for (const write of [
+      () => ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence: staleFence }),
+      () => ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { fence: staleFence, result: { stale: true } }),
+      () => ExecutionRepository.transition(ctx.db, execution.id, 'failed', { fence: staleFence, error: 'stale' }),
+      () => ExecutionRepository.renewLease(ctx.db, execution.id, staleFence, 600),
+    ]) {
+      const error = await expectErrorType(write(), LeaseLostError);
+      expect(error).toMatchObject({ code: 'ATTUNE_LEASE_LOST', entity: 'execution', field: 'fence', value: execution.id });
+      expect(error.message).toContain(`worker ${a.id} in attempt 1: attempt 1 is over`);
+    }
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(claimedByB);
+
+    // B's own writes go through.
+    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence: fenceOf(claimedByB!) });
+    const done = await ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { fence: fenceOf(running), result: { by: 'b' } });
+    expect(done).toMatchObject({ status: 'succeeded', workerId: b.id, attempt: 2, result: { by: 'b' } });
+  });
+
+  it('a stale worker cannot write after the sweep requeued the row, even before anyone claimed it', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker).create(ctx.db);
+    await expireLeaseOf(execution);
+    const [requeued] = await ExecutionRepository.expireLeases(ctx.db);
+    expect(requeued).toMatchObject({ status: 'requested', attempt: 2 });
+    // Even the same worker: its fence names attempt 1.
+    await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence: fenceOf(execution) }), LeaseLostError);
+    await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'failed', { fence: fenceOf(execution) }), LeaseLostError);
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(requeued);
+  });
+
+  it("another worker cannot take over a row held under a valid lease, nor renew it", async () => {
+    const [a, b] = [await new WorkerFixture().create(ctx.db), await new WorkerFixture().create(ctx.db)];
+    const scheduled = await new ExecutionFixture().withStatus('scheduled').onWorker(a, 600).create(ctx.db);
+    const running = await new ExecutionFixture().withStatus('running').onWorker(a, 600).create(ctx.db);
+    for (const held of [scheduled, running]) {
+      const intruder = { workerId: b.id, attempt: held.attempt };
+      for (const to of ['running', 'succeeded', 'canceling', 'requested'] as const) {
+        if (!EXECUTION_TRANSITIONS[held.status].includes(to)) continue;
+        const error = await expectErrorType(ExecutionRepository.transition(ctx.db, held.id, to, { fence: intruder }), LeaseLostError);
+        expect(error.message).toContain('another worker holds it');
+      }
+      await expectErrorType(ExecutionRepository.renewLease(ctx.db, held.id, intruder, 600), LeaseLostError);
+      expect(await ExecutionRepository.getById(ctx.db, held.id)).toEqual(held);
+    }
+  });
+
+  it('an expired lease is lost before the sweep runs: its worker can neither finish nor renew, and the sweep still takes it back', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker).create(ctx.db);
+    await expireLeaseOf(execution);
+    const expired = await ExecutionRepository.getById(ctx.db, execution.id);
+    const fence = fenceOf(execution);
+    const finish = await expectErrorType(ExecutionRepository.transition(ctx.db, execution.id, 'succeeded', { fence }), LeaseLostError);
+    expect(finish.message).toContain('its lease expired at');
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, execution.id, fence, 600), LeaseLostError);
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(expired);
+    expect((await ExecutionRepository.expireLeases(ctx.db)).map((e) => [e.id, e.status, e.attempt])).toEqual([[execution.id, 'requested', 2]]);
+  });
+
+  it('a move out of a held status without a fence is refused: ValidationError before SQL, or IllegalStateChangeError naming the holder', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const running = await new ExecutionFixture().withStatus('running').onWorker(worker).create(ctx.db);
+    for (const to of ['running', 'succeeded', 'canceling', 'requested'] as const) {
+      const error = await expectErrorType(ExecutionRepository.transition(ctx.db, running.id, to), ValidationError);
+      expect(error).toMatchObject({ field: 'fence', value: running.id });
+    }
+    // failed is also reachable from unheld statuses, so only the row says whose it is.
+    const failed = await expectErrorType(ExecutionRepository.transition(ctx.db, running.id, 'failed'), IllegalStateChangeError);
+    expect(failed.message).toContain(`worker ${worker.id} holds it under a lease`);
+    expect(await ExecutionRepository.getById(ctx.db, running.id)).toEqual(running);
+    // Unheld rows move without one: an operator fails a requested execution.
+    const requested = await new ExecutionFixture().create(ctx.db);
+    expect((await ExecutionRepository.transition(ctx.db, requested.id, 'failed', { error: 'no runner' })).status).toBe('failed');
+  });
+
+  it('a fence of another attempt cannot move an unheld row either', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const requested = await new ExecutionFixture().create(ctx.db);
+    const error = await expectErrorType(
+      ExecutionRepository.transition(ctx.db, requested.id, 'running', { fence: { workerId: worker.id, attempt: 2 } }),
+      LeaseLostError,
+    );
+    expect(error.message).toContain('attempt 2 is over');
+    expect(await ExecutionRepository.getById(ctx.db, requested.id)).toEqual(requested);
+  });
+
+  it('a running execution always has a worker and a lease: the repository grants one, the CHECKs refuse a row without', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().create(ctx.db);
+    // No leaseSeconds: taking the row still grants the default lease.
+    const running = await ExecutionRepository.transition(ctx.db, execution.id, 'running', { fence: { workerId: worker.id, attempt: 1 } });
+    expect(running.workerId).toBe(worker.id);
+    expect(Math.round((running.leaseExpiresAt!.getTime() - running.updatedAt.getTime()) / 1000)).toBe(DEFAULT_LEASE_SECONDS);
+
+    const action = await new ActionFixture().create(ctx.db);
+    expect(await sqlError(`INSERT INTO executions (action_ref, status, worker_id) VALUES ($1, 'running', ${worker.id})`, [action.ref])).toEqual({
+      code: '23514',
+      constraint: 'executions_lease_expires_at_check',
+    });
+    expect(
+      await sqlError(`INSERT INTO executions (action_ref, status, lease_expires_at) VALUES ($1, 'running', now() + interval '1 minute')`, [action.ref]),
+    ).toEqual({ code: '23514', constraint: 'executions_worker_id_check' });
+    expect(await sqlError('UPDATE executions SET lease_expires_at = NULL WHERE id = $1', [running.id])).toEqual({
+      code: '23514',
+      constraint: 'executions_lease_expires_at_check',
+    });
+    expect(await ExecutionRepository.getById(ctx.db, running.id)).toEqual(running);
   });
 });
 
@@ -401,29 +585,46 @@ describe('the queue: claim, renewLease, expireLeases', () => {
     expect(sweep.seqScans).toEqual([]);
   });
 
-  it('renewLease extends the lease for the owning worker only', async () => {
+  it('renewLease extends the lease for the holding worker and attempt only', async () => {
     const owner = await new WorkerFixture().create(ctx.db);
     const other = await new WorkerFixture().create(ctx.db);
-    const execution = await new ExecutionFixture().withStatus('running').onWorker(owner, 10).create(ctx.db);
-    const renewed = await ExecutionRepository.renewLease(ctx.db, execution.id, owner.id, 600);
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(owner, 10).create(ctx.db);
+    const renewed = await ExecutionRepository.renewLease(ctx.db, execution.id, fenceOf(execution), 600);
     expect(renewed.leaseExpiresAt!.getTime()).toBeGreaterThan(execution.leaseExpiresAt!.getTime() + 500_000);
     expect(renewed.status).toBe('running');
 
-    const stolen = await expectErrorType(ExecutionRepository.renewLease(ctx.db, execution.id, other.id, 600), IllegalStateChangeError);
-    expect(stolen.message).toContain(`not held by worker ${other.id}`);
-    expect((await ExecutionRepository.getById(ctx.db, execution.id)).leaseExpiresAt).toEqual(renewed.leaseExpiresAt);
+    const stolen = await expectErrorType(ExecutionRepository.renewLease(ctx.db, execution.id, { workerId: other.id, attempt: 1 }, 900), LeaseLostError);
+    expect(stolen.message).toContain(`no longer held by worker ${other.id}`);
+    const wrongAttempt = await expectErrorType(ExecutionRepository.renewLease(ctx.db, execution.id, { workerId: owner.id, attempt: 2 }, 900), LeaseLostError);
+    expect(wrongAttempt.message).toContain('attempt 2 is over');
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(renewed);
   });
 
-  it('renewLease is refused once the execution is finished or back in the queue; NotFoundError for a missing id', async () => {
+  it('renewLease does not revive an expired lease', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withStatus('scheduled').onWorker(worker).create(ctx.db);
+    await expireLeaseOf(execution);
+    const expired = await ExecutionRepository.getById(ctx.db, execution.id);
+    const error = await expectErrorType(ExecutionRepository.renewLease(ctx.db, execution.id, fenceOf(execution), 600), LeaseLostError);
+    expect(error.message).toContain('its lease expired at');
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(expired);
+  });
+
+  it('renewLease is refused once the execution is finished, canceled or back in the queue; NotFoundError for a missing id', async () => {
     const worker = await new WorkerFixture().create(ctx.db);
     const finished = await new ExecutionFixture().withStatus('succeeded').onWorker(worker, 60).create(ctx.db);
     expect(finished.workerId).toBe(worker.id);
-    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, worker.id), IllegalStateChangeError);
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, fenceOf(finished)), LeaseLostError);
     const requeued = await new ExecutionFixture().withStatus('scheduled').onWorker(worker, 60).create(ctx.db);
-    await ExecutionRepository.transition(ctx.db, requeued.id, 'requested');
-    await expectErrorType(ExecutionRepository.renewLease(ctx.db, requeued.id, worker.id), IllegalStateChangeError);
-    await expectErrorType(ExecutionRepository.renewLease(ctx.db, 999_999_999, worker.id), NotFoundError);
-    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, worker.id, 0), ValidationError);
+    await ExecutionRepository.transition(ctx.db, requeued.id, 'requested', { fence: fenceOf(requeued) });
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, requeued.id, fenceOf(requeued)), LeaseLostError);
+    const canceled = await new ExecutionFixture().withStatus('scheduled').onWorker(worker, 60).create(ctx.db);
+    await ExecutionRepository.cancel(ctx.db, canceled.id);
+    const error = await expectErrorType(ExecutionRepository.renewLease(ctx.db, canceled.id, fenceOf(canceled)), LeaseLostError);
+    expect(error.message).toContain('it is canceled');
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, 999_999_999, { workerId: worker.id, attempt: 1 }), NotFoundError);
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, fenceOf(finished), 0), ValidationError);
+    await expectErrorType(ExecutionRepository.renewLease(ctx.db, finished.id, worker.id as never), ValidationError);
   });
 
   it('expireLeases retries when attempts remain, abandons when none do, cancels a canceling one, and leaves live leases alone', async () => {
@@ -452,18 +653,20 @@ describe('the queue: claim, renewLease, expireLeases', () => {
     expect(reclaimed.map((e) => e.id)).toEqual([retry.id]);
   });
 
-  it('expireLeases honours asOf and limit; rows without a lease are never swept', async () => {
+  it('expireLeases honours asOf and limit, and sweeps every running row once its lease ends', async () => {
     const worker = await new WorkerFixture().create(ctx.db);
-    const a = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 60).create(ctx.db);
-    const b = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 120).create(ctx.db);
-    const noLease = await new ExecutionFixture().withStatus('running').create(ctx.db);
-    expect(noLease.leaseExpiresAt).toBeNull();
+    const a = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 600).create(ctx.db);
+    const b = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker, 1200).create(ctx.db);
+    // Started with no lease asked for: it has the default one all the same, so the sweep sees it too.
+    const defaultLease = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker).create(ctx.db);
+    expect(defaultLease.leaseExpiresAt).toBeInstanceOf(Date);
     const future = new Date(Date.now() + 3600_000);
     const first = await ExecutionRepository.expireLeases(ctx.db, { asOf: future, limit: 1 });
-    expect(first.map((e) => e.id)).toEqual([a.id]);
+    expect(first.map((e) => e.id)).toEqual([defaultLease.id]);
     const rest = await ExecutionRepository.expireLeases(ctx.db, { asOf: future });
-    expect(rest.map((e) => e.id)).toEqual([b.id]);
-    expect((await ExecutionRepository.getById(ctx.db, noLease.id)).status).toBe('running');
+    expect(rest.map((e) => e.id)).toEqual([a.id, b.id]);
+    const left = await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM executions WHERE status = 'running'");
+    expect(left.rows[0]!.n).toBe(0);
     await expectErrorType(ExecutionRepository.expireLeases(ctx.db, { limit: 0 }), ValidationError);
   });
 });
@@ -563,7 +766,7 @@ describe('ExecutionRepository.update and delete', () => {
 
   it('maxAttempts below the current attempt violates the CHECK: ValidationError', async () => {
     const execution = await new ExecutionFixture().withMaxAttempts(3).withStatus('running').create(ctx.db);
-    await ExecutionRepository.transition(ctx.db, execution.id, 'requested');
+    await ExecutionRepository.transition(ctx.db, execution.id, 'requested', { fence: fenceOf(execution) });
     await expectErrorType(withTransaction(ctx.db, (tx) => ExecutionRepository.update(tx, execution.id, { maxAttempts: 1 })), ValidationError);
     expect((await ExecutionRepository.getById(ctx.db, execution.id)).maxAttempts).toBe(3);
   });
@@ -586,11 +789,23 @@ describe('ExecutionRepository.update and delete', () => {
     const worker = await new WorkerFixture().create(ctx.db);
     const identity = await new IdentityFixture().create(ctx.db);
     const action = await new ActionFixture().create(ctx.db);
-    const execution = await new ExecutionFixture().forAction(action).requestedBy(identity).withStatus('running').onWorker(worker).create(ctx.db);
+    const execution = await new ExecutionFixture().forAction(action).requestedBy(identity).withStatus('failed').onWorker(worker).create(ctx.db);
+    expect(execution.workerId).toBe(worker.id);
     await ActionRepository.delete(ctx.db, action.id);
     await WorkerRepository.delete(ctx.db, worker.id);
     await IdentityRepository.delete(ctx.db, identity.id);
     const kept = await ExecutionRepository.getById(ctx.db, execution.id);
-    expect(kept).toMatchObject({ actionId: null, actionRef: action.ref, workerId: null, requestedBy: null, status: 'running' });
+    expect(kept).toMatchObject({ actionId: null, actionRef: action.ref, workerId: null, requestedBy: null, status: 'failed' });
+  });
+
+  it('a worker holding a running execution cannot be deleted until the run ends or the sweep takes it back', async () => {
+    const worker = await new WorkerFixture().create(ctx.db);
+    const execution = await new ExecutionFixture().withMaxAttempts(2).withStatus('running').onWorker(worker).create(ctx.db);
+    const error = await expectErrorType(withTransaction(ctx.db, (tx) => WorkerRepository.delete(tx, worker.id)), ValidationError);
+    expect(error.field).toBe('worker_id');
+    expect(await ExecutionRepository.getById(ctx.db, execution.id)).toEqual(execution);
+    await expireLeaseOf(execution);
+    await ExecutionRepository.expireLeases(ctx.db);
+    expect(await WorkerRepository.delete(ctx.db, worker.id)).toBe(true);
   });
 });
