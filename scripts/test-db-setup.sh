@@ -36,6 +36,7 @@ ${BOLD}Commands${RESET} (default: setup)
   clean     empty every table, keeping the schema and migration history
   verify    check every table, foreign key and index; list what is missing
   status    server, migrations applied and pending, row count per table
+  stop      stop the embedded PostgreSQL left running by a killed command
   test      set up the database, then run the test suite against its server
             (options go to vitest); without a server configured the suite
             starts its own embedded PostgreSQL
@@ -157,7 +158,7 @@ main() {
       usage
       return 0
       ;;
-    setup | create | drop | reset | migrate | clean | verify | status | test) ;;
+    setup | create | drop | reset | migrate | clean | verify | status | stop | test) ;;
     *)
       fail "unknown command '$command'"
       usage >&2
@@ -169,7 +170,8 @@ main() {
     run_tests "$@"
     return
   fi
-  check_connection
+  # stop needs no connection: it signals the embedded server of the data folder.
+  if [[ "$command" != stop ]]; then check_connection; fi
   attune db "$command" "$@"
 }
 

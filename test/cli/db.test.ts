@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -14,9 +15,11 @@ import {
   dbReset,
   dbSetup,
   dbStatus,
+  dbStop,
   dbVerify,
   looksLikeTestDatabase,
 } from '../../src/cli/db.js';
+import { attuneCommand, detectInvocation } from '../../src/cli/invocation.js';
 import { captureOutput } from '../../src/cli/output.js';
 import { defaults, withDatabase, type AttuneConfig } from '../../src/config.js';
 import { loadMigrations } from '../../src/db/migrator.js';
@@ -128,7 +131,7 @@ describe('db check', () => {
     const before = captureOutput();
     expect(await dbCheck(db.config, before)).toBe(0);
     expect(before.lines).toEqual([
-      expect.stringMatching(new RegExp(`^✓ PostgreSQL \\S+ at .* is reachable; database ${db.name} does not exist yet \\('attune db setup' creates it\\)$`)),
+      expect.stringMatching(new RegExp(`^✓ PostgreSQL \\S+ at .* is reachable; database ${db.name} does not exist yet \\('npm run db:setup' creates it\\)$`)),
     ]);
     await dbCreate(db.config, captureOutput());
     const after = captureOutput();
@@ -281,7 +284,7 @@ describe('db clean', () => {
     await dbCreate(db.config, captureOutput());
     const out = captureOutput();
     expect(await dbClean(db.config, out)).toBe(1);
-    expect(out.lines[0]).toMatch(new RegExp(`^✗ Database ${db.name} is not migrated: missing packs, runtimes, .*; run 'attune db migrate' first$`));
+    expect(out.lines[0]).toMatch(new RegExp(`^✗ Database ${db.name} is not migrated: missing packs, runtimes, .*; run 'npm run db:migrate' first$`));
   });
 });
 
@@ -305,7 +308,7 @@ describe('db verify', () => {
     const last = MIGRATIONS.at(-1)!;
     const out = captureOutput();
     expect(await dbVerify(db.config, out)).toBe(1);
-    expect(out.lines).toContain(`✗ pending migration ${last.file}; run 'attune db migrate'`);
+    expect(out.lines).toContain(`✗ pending migration ${last.file}; run 'npm run db:migrate'`);
     // Whatever the last migration creates is reported missing too.
     expect(out.lines.filter((line) => line.startsWith('✗ missing ')).length).toBeGreaterThan(0);
   });
@@ -365,12 +368,13 @@ describe('db status', () => {
     expect(out.lines.find((line) => line.trim().startsWith('notifications'))).toMatch(/notifications\s+missing$/);
   });
 
-  it('returns 1 and says so when the database does not exist', async () => {
+  it('returns 1 and says so when the database does not exist, naming the command that works in a checkout', async () => {
     const db = scratchDatabase();
     const out = captureOutput();
     expect(await dbStatus(db.config, out)).toBe(1);
     expect(out.lines[0]).toMatch(/^Server\s+PostgreSQL /);
-    expect(out.lines.at(-1)).toBe(`✗ Database ${db.name} does not exist; run 'attune db setup'`);
+    // These tests run the source in Attune's checkout, where no `attune` command is on the PATH.
+    expect(out.lines.at(-1)).toBe(`✗ Database ${db.name} does not exist; run 'npm run db:setup'`);
   });
 });
 
@@ -386,5 +390,63 @@ describe('embedded mode refusal leaves no trace', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the command named in advice', () => {
+  it('is the npm script in a checkout, npx attune in a project, attune when installed globally', () => {
+    expect(attuneCommand('db setup', 'checkout')).toBe('npm run db:setup');
+    expect(attuneCommand('db stop', 'checkout')).toBe('npm run db:stop');
+    // No npm script for create: the generic one.
+    expect(attuneCommand('db create', 'checkout')).toBe('npm run attune -- db create');
+    expect(attuneCommand('db setup', 'dependency')).toBe('npx attune db setup');
+    expect(attuneCommand('db setup', 'installed')).toBe('attune db setup');
+  });
+
+  it('names npm scripts that exist and run what they are named for', () => {
+    const { scripts } = JSON.parse(readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const command of ['setup', 'migrate', 'status', 'verify', 'stop']) {
+      const advice = attuneCommand(`db ${command}`, 'checkout');
+      expect(scripts[advice.replace('npm run ', '')]).toBe(`tsx src/cli/main.ts db ${command}`);
+    }
+  });
+
+  it('is told apart by where the code runs from', () => {
+    // This very module, in the repository: a checkout.
+    expect(detectInvocation(new URL('../../src/cli/invocation.ts', import.meta.url).href)).toBe('checkout');
+    const root = mkdtempSync(path.join(tmpdir(), 'attune-invocation-'));
+    try {
+      // A project that depends on attune: node_modules/attune under a folder with a package.json.
+      mkdirSync(path.join(root, 'project', 'node_modules', 'attune', 'dist', 'cli'), { recursive: true });
+      writeFileSync(path.join(root, 'project', 'package.json'), '{}');
+      expect(detectInvocation(pathToFileURL(path.join(root, 'project', 'node_modules', 'attune', 'dist', 'cli', 'invocation.js')).href)).toBe('dependency');
+      // A global install: <prefix>/lib/node_modules/attune, with no project above it.
+      mkdirSync(path.join(root, 'prefix', 'lib', 'node_modules', 'attune', 'dist', 'cli'), { recursive: true });
+      expect(detectInvocation(pathToFileURL(path.join(root, 'prefix', 'lib', 'node_modules', 'attune', 'dist', 'cli', 'invocation.js')).href)).toBe('installed');
+      // The built files inside a checkout are still a checkout.
+      expect(detectInvocation(new URL('../../dist/cli/invocation.js', import.meta.url).href)).toBe('checkout');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('db stop', () => {
+  it('with a URL there is no embedded server to stop: exit 1, saying so without the password', async () => {
+    const out = captureOutput();
+    expect(await dbStop(configFor('postgres://attune:hunter22@127.0.0.1:1/attune_test'), out)).toBe(1);
+    expect(out.lines).toEqual([
+      "✗ ATTUNE__DATABASE__URL is set (postgres://attune:*****@127.0.0.1:1/attune_test): Attune starts no embedded server for it, so there is nothing to stop",
+    ]);
+  });
+
+  it('nothing running on the data folder is fine, and nothing is created', async () => {
+    const config = configFor(undefined);
+    const dataDir = path.join(tmpdir(), `attune-never-started-${randomBytes(4).toString('hex')}`);
+    config.database.embeddedDataDir = dataDir;
+    const out = captureOutput();
+    expect(await dbStop(config, out)).toBe(0);
+    expect(out.lines).toEqual([`✓ No embedded PostgreSQL is running in ${dataDir}; nothing to stop`]);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });

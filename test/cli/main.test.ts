@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/db/embedded.js';
+import { findFreePort, runningEmbeddedServer } from '../../src/db/embedded.js';
 import { TABLES } from '../../src/db/tables.js';
 
 // End to end: the real entry point in a child process, as an operator runs it.
@@ -104,7 +104,7 @@ describe('attune db (the real CLI)', () => {
   it('--help describes every command; an unknown command fails', async () => {
     const help = await attune(['db', '--help']);
     expect(help.code).toBe(0);
-    for (const command of ['setup', 'create', 'drop', 'reset', 'migrate', 'clean', 'verify', 'status']) {
+    for (const command of ['setup', 'create', 'drop', 'reset', 'migrate', 'clean', 'verify', 'status', 'stop']) {
       expect(help.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
     }
     expect(help.stdout).toContain('ATTUNE__DATABASE__URL');
@@ -143,6 +143,66 @@ describe('attune db (the real CLI)', () => {
       expect(status.stdout).toContain('none pending');
       expect(await portIsFree(port)).toBe(true);
     } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a server left running by a killed command: later commands name it and how to stop it; db stop stops it', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'attune-cli-leftover-'));
+    chmodSync(root, 0o755);
+    const dataDir = path.join(root, 'data');
+    const port = await findFreePort();
+    const env = {
+      ATTUNE__DATABASE__URL: undefined,
+      ATTUNE__DATABASE__EMBEDDED_DATA_DIR: dataDir,
+      ATTUNE__DATABASE__EMBEDDED_PORT: String(port),
+      ATTUNE__DATABASE__NAME: 'attune_cli_test_leftover',
+    };
+    // A command killed while its server runs: start one in a child process, then SIGKILL the child.
+    const script = `
+      const { EmbeddedServer } = await import('./src/db/embedded.ts');
+      await new EmbeddedServer({ dataDir: process.env.DATA_DIR, port: Number(process.env.PORT), durability: 'none' }).start();
+      console.log('ready');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+        child.once('exit', (code) => reject(new Error(`the child exited (${code}) before its server was ready`)));
+      });
+      const killed = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await killed;
+      const leftover = runningEmbeddedServer(dataDir);
+      expect(leftover?.port).toBe(port);
+
+      const status = await attune(['db', 'status'], env);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toBe('');
+      expect(status.stderr).toBe(
+        `error: Attune's embedded PostgreSQL for ${dataDir} is already running (pid ${leftover!.pid}, port ${port}): another command is using it, ` +
+          "or one that was killed left it running; stop it with 'attune db stop' (in a checkout: npm run db:stop), then try again\n",
+      );
+
+      const stop = await attune(['db', 'stop'], env);
+      expect(stop.stderr).toBe('');
+      expect(stop.code).toBe(0);
+      expect(stop.stdout).toBe(`✓ Stopped the embedded PostgreSQL in ${dataDir} (pid ${leftover!.pid}, port ${port})\n`);
+      expect(runningEmbeddedServer(dataDir)).toBeUndefined();
+      expect(await portIsFree(port)).toBe(true);
+
+      // Commands work again; the database was never created, and the advice names the command that works here.
+      const again = await attune(['db', 'status'], env);
+      expect(again.code).toBe(1);
+      expect(again.stdout).toContain("✗ Database attune_cli_test_leftover does not exist; run 'npm run db:setup'");
+      expect(await portIsFree(port)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      await attune(['db', 'stop'], env);
       rmSync(root, { recursive: true, force: true });
     }
   }, 120_000);

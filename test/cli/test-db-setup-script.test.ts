@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -57,7 +58,7 @@ describe('scripts/test-db-setup.sh', () => {
     const run = await script(['help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^Usage: scripts\/test-db-setup\.sh \[command\]/);
-    for (const command of ['setup', 'create', 'drop', 'reset', 'migrate', 'clean', 'verify', 'status']) {
+    for (const command of ['setup', 'create', 'drop', 'reset', 'migrate', 'clean', 'verify', 'status', 'stop']) {
       expect(run.stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'));
     }
     expect(run.stdout).not.toContain('\u001b[');
@@ -90,6 +91,14 @@ describe('scripts/test-db-setup.sh', () => {
     expect(drop.code).toBe(0);
     expect(drop.stdout).toContain(`✓ Dropped database ${name}`);
   }, 60_000);
+
+  it('stop runs attune db stop on the embedded data folder, with no connection check', async () => {
+    const dataDir = path.join(tmpdir(), `attune-script-stop-${randomBytes(4).toString('hex')}`);
+    const run = await script(['stop'], { ATTUNE__DATABASE__EMBEDDED_DATA_DIR: dataDir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`✓ No embedded PostgreSQL is running in ${dataDir}; nothing to stop\n`);
+  });
 
   it('stops before the CLI when the server does not answer', async () => {
     const run = await script(['status'], { POSTGRES_HOST: '127.0.0.1', POSTGRES_PORT: '1' });
