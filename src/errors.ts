@@ -17,6 +17,7 @@ export const ErrorCode = {
   DATABASE: 'ATTUNE_DATABASE',
   CONFIG: 'ATTUNE_CONFIG',
   MIGRATION: 'ATTUNE_MIGRATION',
+  SCHEMA_WITHOUT_HISTORY: 'ATTUNE_SCHEMA_WITHOUT_HISTORY',
   DECRYPTION: 'ATTUNE_DECRYPTION',
 } as const;
 
@@ -138,6 +139,17 @@ export class ConfigError extends AttuneError {
 export class MigrationError extends AttuneError {
   constructor(message: string, context: ErrorContext = {}) {
     super(ErrorCode.MIGRATION, message, context);
+  }
+}
+
+/**
+ * The attune schema holds Attune's objects but no migration history (its
+ * history table was dropped or emptied, or the schema was made by hand), so
+ * which migrations it holds cannot be known and none can be applied safely.
+ */
+export class SchemaWithoutHistoryError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.SCHEMA_WITHOUT_HISTORY, message, context);
   }
 }
 

@@ -3,9 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { MigrationError } from '../errors.js';
-import { mapPgError } from './pg-errors.js';
+import { MigrationError, SchemaWithoutHistoryError } from '../errors.js';
+import { isConnectionError, mapErrors, mapPgError } from './pg-errors.js';
 import { SCHEMA, SEARCH_PATH } from './pool.js';
+import { withTransaction } from './transaction.js';
 
 /** The migrations shipped with Attune (works from src/ and from dist/). */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -13,7 +14,7 @@ export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', 
 /** The history table, inside the attune schema. */
 export const HISTORY_TABLE = 'schema_migrations';
 
-/** Advisory lock key held while migrating, so two migrators never interleave ('attune' in ASCII). */
+/** Advisory lock key each migration transaction holds, so two migrators never interleave ('attune' in ASCII). */
 export const MIGRATION_LOCK_KEY = 0x617474756e65;
 
 const FILE_PATTERN = /^(\d{4})_([a-z0-9_]+)\.sql$/;
@@ -82,43 +83,92 @@ export interface MigrateOptions {
 }
 
 /**
- * Applies every pending migration, each in its own transaction, while holding
- * an advisory lock. Refuses to run when an applied file was edited or the
- * database has a version with no file. Returns what it applied.
+ * Applies every pending migration, each in its own transaction. Each of
+ * those transactions first takes a transaction-scoped advisory lock and
+ * re-reads the history, so two migrators never interleave and a file another
+ * migrator applied meanwhile is not applied twice; the lock ends with the
+ * transaction, so it cannot outlive a failure. Refuses to run when an applied
+ * file was edited, the database has a version with no file, or the schema
+ * holds Attune's objects but no history (SchemaWithoutHistoryError). Returns
+ * what it applied.
  */
 export async function migrate(db: pg.Pool | pg.Client, options: MigrateOptions = {}): Promise<Migration[]> {
   const migrations = loadMigrations(options.dir);
-  return withDedicatedClient(db, async (client) => {
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    try {
-      await ensureHistoryTable(client);
-      const status = compare(migrations, await readHistory(client));
-      if (status.problems.length > 0) throw new MigrationError(`Cannot migrate: ${status.problems.join('; ')}`);
-      const applied: Migration[] = [];
-      for (const migration of status.pending) {
-        if (options.to !== undefined && migration.version > options.to) break;
-        const executionMs = await applyOne(client, migration);
-        applied.push(migration);
-        options.onApplied?.(migration, executionMs);
-      }
-      return applied;
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    }
+  const applied: Migration[] = [];
+  for (;;) {
+    const step = await withTransaction(db, async (tx) => {
+      const next = await mapErrors('migration', async () => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+        await ensureHistoryTable(tx);
+        const history = await readHistory(tx);
+        if (history.length === 0) await assertNoSchemaWithoutHistory(tx);
+        const status = compare(migrations, history);
+        if (status.problems.length > 0) throw new MigrationError(`Cannot migrate: ${status.problems.join('; ')}`);
+        return status.pending[0];
+      });
+      if (next === undefined || (options.to !== undefined && next.version > options.to)) return undefined;
+      // A failing file throws and withTransaction rolls back all of it, history row included.
+      return { migration: next, executionMs: await applyOne(tx, next) };
+    });
+    if (step === undefined) return applied;
+    applied.push(step.migration);
+    options.onApplied?.(step.migration, step.executionMs);
+  }
+}
+
+/**
+ * Applied and pending migrations, and any mismatch between history and
+ * files. Creates nothing. SchemaWithoutHistoryError when the schema holds
+ * Attune's objects but no history: every file would look pending, and
+ * applying them would fail.
+ */
+export async function migrationStatus(db: pg.Pool | pg.Client, options: Pick<MigrateOptions, 'dir'> = {}): Promise<MigrationStatus> {
+  const migrations = loadMigrations(options.dir);
+  return mapErrors('migration', async () => {
+    const exists = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${SCHEMA}.${HISTORY_TABLE}`]);
+    const history = exists.rows[0]!.present ? await readHistory(db) : [];
+    if (history.length === 0) await assertNoSchemaWithoutHistory(db);
+    return compare(migrations, history);
   });
 }
 
-/** Applied and pending migrations, and any mismatch between history and files. */
-export async function migrationStatus(db: pg.Pool | pg.Client, options: Pick<MigrateOptions, 'dir'> = {}): Promise<MigrationStatus> {
-  const migrations = loadMigrations(options.dir);
-  const exists = await db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [`${SCHEMA}.${HISTORY_TABLE}`]);
-  const history = exists.rows[0]!.present ? await readHistory(db) : [];
-  return compare(migrations, history);
+/**
+ * The objects in the attune schema other than the history table: tables,
+ * views and functions, leaving out those of extensions (pg_trgm lives there
+ * and may have been created beforehand). Empty for a database no migration
+ * has touched.
+ */
+export async function unrecordedSchemaObjects(db: pg.Pool | pg.ClientBase): Promise<string[]> {
+  const result = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> $2
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+     UNION ALL
+     SELECT p.proname || '()' FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = $1
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+     ORDER BY 1`,
+    [SCHEMA, HISTORY_TABLE],
+  );
+  return result.rows.map((row) => row.name);
+}
+
+/** SchemaWithoutHistoryError, saying what to do, when the schema holds objects; call only when the history is absent or empty. */
+async function assertNoSchemaWithoutHistory(db: pg.Pool | pg.ClientBase): Promise<void> {
+  const objects = await unrecordedSchemaObjects(db);
+  if (objects.length === 0) return;
+  const shown = objects.length > 6 ? `${objects.slice(0, 6).join(', ')} and ${objects.length - 6} more` : objects.join(', ');
+  throw new SchemaWithoutHistoryError(
+    `Schema ${SCHEMA} holds ${objects.length} Attune object${objects.length === 1 ? '' : 's'} (${shown}) but no migration history ` +
+      `(${SCHEMA}.${HISTORY_TABLE} is missing or empty), so which migrations it holds is unknown and none can be applied. ` +
+      `Restore ${SCHEMA}.${HISTORY_TABLE} from a backup of this database, or, if its data can go, drop the schema ` +
+      `(DROP SCHEMA ${SCHEMA} CASCADE deletes every Attune table and row) and migrate again`,
+    { entity: 'schema', field: `${SCHEMA}.${HISTORY_TABLE}`, value: objects.length },
+  );
 }
 
 async function applyOne(client: pg.ClientBase, migration: Migration): Promise<number> {
   const started = performance.now();
-  await client.query('BEGIN');
   try {
     await client.query(`SET LOCAL search_path TO ${SEARCH_PATH}`);
     await client.query(migration.sql);
@@ -129,14 +179,12 @@ async function applyOne(client: pg.ClientBase, migration: Migration): Promise<nu
       migration.checksum,
       executionMs,
     ]);
-    await client.query('COMMIT');
     return executionMs;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (isConnectionError(error)) throw mapPgError(error);
     const position = Number((error as { position?: string }).position);
     const line = Number.isFinite(position) && position > 0 ? migration.sql.slice(0, position).split('\n').length : undefined;
     const reason = (error as Error).message;
-    if (mapPgError(error).code === 'ATTUNE_DATABASE_UNAVAILABLE') throw mapPgError(error);
     throw new MigrationError(`Migration ${migration.file} failed${line ? ` at line ${line}` : ''}: ${reason}; nothing from this file was applied`, {
       field: 'file',
       value: migration.file,
@@ -187,16 +235,6 @@ function compare(migrations: Migration[], history: AppliedMigration[]): Migratio
     problems.push(`migration ${missed.file} is older than the newest applied one (${pad(newestApplied)}) but was never applied`);
   }
   return { applied: history, pending, problems };
-}
-
-async function withDedicatedClient<T>(db: pg.Pool | pg.Client, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
-  if (!(db instanceof pg.Pool)) return fn(db);
-  const client = await db.connect();
-  try {
-    return await fn(client);
-  } finally {
-    client.release();
-  }
 }
 
 function checksumOf(sql: string): string {

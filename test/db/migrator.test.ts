@@ -16,7 +16,7 @@ import {
 } from '../../src/db/migrator.js';
 import { createPool } from '../../src/db/pool.js';
 import { TABLES } from '../../src/db/tables.js';
-import { MigrationError } from '../../src/errors.js';
+import { MigrationError, SchemaWithoutHistoryError } from '../../src/errors.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { createTestPool, runDatabasePrefix } from '../../src/testing/database.js';
 
@@ -449,11 +449,31 @@ describe('concurrent migrators', () => {
     const second = poolOn(url, 1);
     const results = await Promise.all([migrate(first, shipped), migrate(second, shipped)]);
 
-    const counts = results.map((r) => r.length).sort((a, b) => a - b);
-    expect(counts).toEqual([0, SHIPPED_COUNT]);
+    // Each file's transaction holds the lock, so the two may share the work,
+    // but between them they apply every file once, in order.
+    const appliedByEither = results.flatMap((r) => versions(r)).sort((a, b) => a - b);
+    expect(appliedByEither).toEqual(versions(SHIPPED));
+    for (const result of results) expect(versions(result)).toEqual([...versions(result)].sort((a, b) => a - b));
     const rows = await history(pool);
     expect(versions(rows)).toEqual(versions(SHIPPED));
     expect(await attuneTables(pool)).toEqual([...TABLES, HISTORY_TABLE].sort());
+    const locks = await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+    expect(locks.rowCount).toBe(0);
+  });
+
+  it('never leaves its lock held, even when the statement that would release a session lock fails', async () => {
+    const { url, pool } = await emptyDatabase();
+    class UnlockFails extends pg.Client {
+      override query(...args: unknown[]): never {
+        if (typeof args[0] === 'string' && args[0].includes('pg_advisory_unlock')) return Promise.reject(new Error('unlock lost')) as never;
+        return (super.query as (...a: unknown[]) => never)(...args);
+      }
+    }
+    // One connection that stays open, idle in its pool, after migrate returns: a lock it kept would show.
+    const migrator = new pg.Pool({ connectionString: url, max: 1, Client: UnlockFails });
+    pools.push(migrator);
+    expect(versions(await migrate(migrator, shipped))).toEqual(versions(SHIPPED));
+    expect(migrator.totalCount).toBe(1);
     const locks = await pool.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
     expect(locks.rowCount).toBe(0);
   });
@@ -479,5 +499,51 @@ describe('concurrent migrators', () => {
 
     await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     expect(versions(await running)).toEqual(versions(SHIPPED));
+  });
+});
+
+describe('a schema without migration history', () => {
+  it('migrate refuses with ATTUNE_SCHEMA_WITHOUT_HISTORY, saying what to do, and changes nothing; the advice works', async () => {
+    const { pool } = await emptyDatabase();
+    await migrate(pool, shipped);
+    await pool.query(`DROP TABLE attune.${HISTORY_TABLE}`);
+    const tablesBefore = await attuneTables(pool);
+
+    const error = await expectErrorType(migrate(pool, shipped), SchemaWithoutHistoryError);
+    expect(error.code).toBe('ATTUNE_SCHEMA_WITHOUT_HISTORY');
+    expect(error.field).toBe(`attune.${HISTORY_TABLE}`);
+    expect(error.message).toContain('no migration history');
+    expect(error.message).toMatch(/holds \d+ Attune objects \(actions, /);
+    expect(error.message).toContain('DROP SCHEMA attune CASCADE');
+    expect(await tableExists(pool, `attune.${HISTORY_TABLE}`)).toBe(false);
+    expect(await attuneTables(pool)).toEqual(tablesBefore);
+
+    await pool.query('DROP SCHEMA attune CASCADE');
+    expect(versions(await migrate(pool, shipped))).toEqual(versions(SHIPPED));
+  });
+
+  it('migrationStatus refuses the same way instead of reporting every file pending', async () => {
+    const { pool } = await emptyDatabase();
+    await migrate(pool, shipped);
+    await pool.query(`DROP TABLE attune.${HISTORY_TABLE}`);
+    const error = await expectErrorType(migrationStatus(pool, shipped), SchemaWithoutHistoryError);
+    expect(error.message).toContain('no migration history');
+  });
+
+  it('an emptied history table is the same as a dropped one', async () => {
+    const { pool } = await emptyDatabase();
+    await migrate(pool, { ...shipped, to: 1 });
+    await pool.query(`DELETE FROM attune.${HISTORY_TABLE}`);
+    await expectErrorType(migrationStatus(pool, shipped), SchemaWithoutHistoryError);
+    const error = await expectErrorType(migrate(pool, shipped), SchemaWithoutHistoryError);
+    expect(error.message).toContain('1 Attune object (set_updated_at())');
+  });
+
+  it('is not confused by an empty schema or one holding only the pg_trgm extension', async () => {
+    const { pool } = await emptyDatabase();
+    await pool.query('CREATE SCHEMA attune');
+    await pool.query('CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA attune');
+    expect(versions((await migrationStatus(pool, shipped)).pending)).toEqual(versions(SHIPPED));
+    expect(versions(await migrate(pool, shipped))).toEqual(versions(SHIPPED));
   });
 });
