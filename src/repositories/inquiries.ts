@@ -103,7 +103,12 @@ function statusList(status: InquiryStatus | InquiryStatus[]): InquiryStatus[] {
   return statuses;
 }
 
-/** Why a pending-only change was refused: NotFoundError, or IllegalStateChangeError from the current status. */
+/**
+ * Why a change only an open inquiry (pending, deadline not passed) may take
+ * was refused: NotFoundError, or IllegalStateChangeError from the current
+ * status, where a pending inquiry past its deadline counts as timed out.
+ * `to` is the status the change leads to (pending for an update).
+ */
 async function refusal(db: Executor, id: number, to: InquiryStatus): Promise<Error> {
   const result = await table.query<{ status: InquiryStatus; expired: boolean; timeout_at: Date | null }>(
     db,
@@ -112,16 +117,18 @@ async function refusal(db: Executor, id: number, to: InquiryStatus): Promise<Err
   );
   const row = result.rows[0];
   if (!row) return new NotFoundError(ENTITY, 'id', id);
-  if (row.status === 'pending' && row.expired) {
-    // Past its deadline but not swept yet: it is timed out all the same.
-    const error = new IllegalStateChangeError(ENTITY, 'timeout', to, { value: id });
-    error.message = `${ENTITY} ${id} timed out at ${row.timeout_at!.toISOString()} and can no longer change to ${to}`;
-    return error;
-  }
-  const error = new IllegalStateChangeError(ENTITY, row.status, to, { value: id });
-  error.message = `${ENTITY} ${id} cannot change from ${row.status} to ${to}: only a pending inquiry can`;
+  const change = to === 'pending' ? 'be reassigned or given a new deadline' : `change to ${to}`;
+  const timedOut = row.status === 'timeout' || (row.status === 'pending' && row.expired);
+  const error = new IllegalStateChangeError(ENTITY, timedOut ? 'timeout' : row.status, to, { value: id });
+  // Past its deadline, swept or not: it is timed out, and that is final.
+  error.message = timedOut && row.timeout_at
+    ? `${ENTITY} ${id} timed out at ${row.timeout_at.toISOString()} and can no longer ${change}`
+    : `${ENTITY} ${id} is ${row.status}: only a pending inquiry before its deadline can ${change}`;
   return error;
 }
+
+/** The open inquiries: pending, with no deadline or one still ahead by the database clock. */
+const OPEN = "status = 'pending' AND (timeout_at IS NULL OR timeout_at > clock_timestamp())";
 
 /** Inquiries: ask, answer once, time out, cancel. Every function takes the executor first. */
 export const InquiryRepository = {
@@ -170,7 +177,7 @@ export const InquiryRepository = {
     const result = await table.query(
       db,
       `UPDATE inquiries SET status = 'responded', response = $2::jsonb, responded_by = $3, responded_at = clock_timestamp()
-        WHERE id = $1 AND status = 'pending' AND (timeout_at IS NULL OR timeout_at > clock_timestamp())
+        WHERE id = $1 AND ${OPEN}
        RETURNING ${table.columns}`,
       [id, JSON.stringify(input.response), input.respondedBy ?? null],
     );
@@ -210,13 +217,30 @@ export const InquiryRepository = {
     throw await refusal(db, id, 'canceled');
   },
 
-  /** Reassigns the inquiry or moves its deadline. */
+  /**
+   * Reassigns an open inquiry or moves its deadline, in one statement that
+   * only matches a pending inquiry whose deadline has not passed by the
+   * database clock: a passed deadline is final, swept or not, so a timed-out
+   * inquiry can never be reopened and answered. IllegalStateChangeError
+   * otherwise (also for an answered or canceled one); NotFoundError for a
+   * missing id.
+   */
   async update(db: Executor, id: number, input: UpdateInquiryInput): Promise<Inquiry> {
     if (input !== null && typeof input === 'object' && ('status' in input || 'response' in input)) {
       throw new ValidationError(`${ENTITY} status and response change only through respond, cancel and timeOutExpired`, { entity: ENTITY, field: 'status' });
     }
+    assertId(id, ENTITY);
     validateInput(ENTITY, input, rules, 'update');
-    return table.update(db, id, input);
+    const fields = (['assignedTo', 'timeoutAt'] as const).filter((field) => input[field] !== undefined);
+    if (fields.length === 0) return table.getById(db, id);
+    const assignments = fields.map((field, i) => `${table.column(field)} = $${i + 2}`).join(', ');
+    const result = await table.query(
+      db,
+      `UPDATE inquiries SET ${assignments} WHERE id = $1 AND ${OPEN} RETURNING ${table.columns}`,
+      [id, ...fields.map((field) => input[field])],
+    );
+    if (result.rows.length > 0) return table.fromRow(result.rows[0]!);
+    throw await refusal(db, id, 'pending');
   },
 
   /** Deletes the inquiry. */

@@ -264,6 +264,50 @@ describe('InquiryRepository.update and delete', () => {
     await expectErrorType(InquiryRepository.update(ctx.db, 999_999_999, { assignedTo: null }), NotFoundError);
   });
 
+  it('a deadline that passed is final: it cannot be moved, before or after the sweep, so a late answer stays refused', async () => {
+    const identity = await new IdentityFixture().create(ctx.db);
+    const swept = await new InquiryFixture().timingOutAt(aMinuteAgo()).create(ctx.db);
+    expect((await InquiryRepository.timeOutExpired(ctx.db)).map((i) => i.id)).toEqual([swept.id]);
+    const unswept = await new InquiryFixture().timingOutAt(aMinuteAgo()).create(ctx.db);
+    const before = { unswept: await InquiryRepository.getById(ctx.db, unswept.id), swept: await InquiryRepository.getById(ctx.db, swept.id) };
+    expect(before.unswept.status).toBe('pending');
+
+    for (const patch of [{ timeoutAt: inOneHour() }, { timeoutAt: null }, { assignedTo: identity.id }]) {
+      const late = await expectErrorType(InquiryRepository.update(ctx.db, unswept.id, patch), IllegalStateChangeError);
+      expect(late).toMatchObject({ entity: 'inquiry', from: 'timeout', value: unswept.id });
+      expect(late.message).toContain('timed out at');
+      const final = await expectErrorType(InquiryRepository.update(ctx.db, swept.id, patch), IllegalStateChangeError);
+      expect(final).toMatchObject({ entity: 'inquiry', from: 'timeout', value: swept.id });
+    }
+    expect(await InquiryRepository.getById(ctx.db, unswept.id)).toEqual(before.unswept);
+    expect(await InquiryRepository.getById(ctx.db, swept.id)).toEqual(before.swept);
+    await expectErrorType(InquiryRepository.respond(ctx.db, unswept.id, { response: { approved: true } }), IllegalStateChangeError);
+    await expectErrorType(InquiryRepository.respond(ctx.db, swept.id, { response: { approved: true } }), IllegalStateChangeError);
+  });
+
+  it('the deadline is judged by the database clock, in the same statement as the update', async () => {
+    const inquiry = await new InquiryFixture().timingOutAt(inOneHour()).create(ctx.db);
+    // Past by the database's clock only: a JavaScript-side check would still see an hour left.
+    await ctx.db.query("UPDATE inquiries SET timeout_at = clock_timestamp() - interval '1 second' WHERE id = $1", [inquiry.id]);
+    await expectErrorType(InquiryRepository.update(ctx.db, inquiry.id, { timeoutAt: inOneHour() }), IllegalStateChangeError);
+    expect((await InquiryRepository.getById(ctx.db, inquiry.id)).timeoutAt!.getTime()).toBeLessThan(Date.now());
+  });
+
+  it('answered and canceled inquiries cannot be reassigned or given a deadline', async () => {
+    const identity = await new IdentityFixture().create(ctx.db);
+    const answered = await new InquiryFixture().create(ctx.db);
+    await InquiryRepository.respond(ctx.db, answered.id, { response: { approved: true } });
+    const canceled = await new InquiryFixture().create(ctx.db);
+    await InquiryRepository.cancel(ctx.db, canceled.id);
+    for (const [inquiry, status] of [[answered, 'responded'], [canceled, 'canceled']] as const) {
+      const before = await InquiryRepository.getById(ctx.db, inquiry.id);
+      const error = await expectErrorType(InquiryRepository.update(ctx.db, inquiry.id, { assignedTo: identity.id, timeoutAt: inOneHour() }), IllegalStateChangeError);
+      expect(error).toMatchObject({ from: status, value: inquiry.id });
+      expect(error.message).toContain('only a pending inquiry before its deadline');
+      expect(await InquiryRepository.getById(ctx.db, inquiry.id)).toEqual(before);
+    }
+  });
+
   it('delete returns whether a row went; deleting an identity clears assignee and responder', async () => {
     const identity = await new IdentityFixture().create(ctx.db);
     const inquiry = await new InquiryFixture().assignedTo(identity).create(ctx.db);
