@@ -135,12 +135,15 @@ export async function seed(client: pg.ClientBase, log: Log): Promise<void> {
   });
 
   await timed(log, `${SIZES.executions.toLocaleString('en')} executions`, async () => {
+    // The worker that holds the scheduled and running rows (a running execution always has one) and runs the worker cycle.
+    await client.query(`INSERT INTO workers (name, worker_type, status, capabilities) VALUES ('bench-worker', 'local', 'active', '{"runners": ["shell"]}')`);
     // Actions are skewed too: the first 1,000 actions by id, the first ones most often.
     await client.query(
       `INSERT INTO executions (action_id, action_ref, params, status, result, attempt, max_attempts, timeout_seconds,
-                               lease_expires_at, started_at, finished_at, trace_id, created_at, updated_at)
+                               worker_id, lease_expires_at, started_at, finished_at, trace_id, created_at, updated_at)
        SELECT a.id, a.ref, jsonb_build_object('message', 'run ' || x.g), x.status,
               CASE WHEN x.status = 'succeeded' THEN '{"exit_code": 0}'::jsonb END, 1, 1, 60,
+              CASE WHEN x.status IN ('scheduled', 'running') THEN (SELECT id FROM workers WHERE name = 'bench-worker') END,
               CASE WHEN x.status IN ('scheduled', 'running') THEN x.created_at + interval '5 minutes' END,
               CASE WHEN x.status NOT IN ('requested', 'scheduled') THEN x.created_at + interval '1 second' END,
               CASE WHEN x.status IN ('succeeded', 'failed', 'canceled', 'timeout', 'abandoned') THEN x.created_at + interval '3 seconds' END,
@@ -152,7 +155,6 @@ export async function seed(client: pg.ClientBase, log: Log): Promise<void> {
          JOIN (SELECT id, ref, row_number() OVER (ORDER BY id) AS k FROM actions ORDER BY id LIMIT 1000) AS a ON a.k = x.k
         ORDER BY x.g`,
     );
-    await client.query(`INSERT INTO workers (name, worker_type, status, capabilities) VALUES ('bench-worker', 'local', 'active', '{"runners": ["shell"]}')`);
   });
 
   await timed(log, 'VACUUM ANALYZE', async () => {
