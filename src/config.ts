@@ -26,6 +26,15 @@ export interface AttuneConfig {
     embeddedUser: string;
   };
   log: { level: LogLevel };
+  /** Ceilings on input, checked by the repositories before any SQL (see `configureLimits`). */
+  limits: {
+    /** Largest JSON value one field may hold, in bytes of JSON text. */
+    jsonMaxBytes: number;
+    /** Deepest nesting of arrays and objects in one JSON value. */
+    jsonMaxDepth: number;
+    /** Longest free-text field (descriptions) in characters, where the field has no tighter limit of its own. */
+    textMaxLength: number;
+  };
   security: {
     enableAuth: boolean;
     /** Secret used to encrypt keys marked secret; at least 32 characters. */
@@ -92,6 +101,13 @@ const databaseName: Parser = (raw, setting) => {
   return text;
 };
 
+/** Allowed range of each input limit; JSONB cannot hold a value above 255 MiB at all. */
+export const INPUT_LIMIT_RANGES: Readonly<Record<keyof AttuneConfig['limits'], readonly [number, number]>> = {
+  jsonMaxBytes: [1024, 64 * 1024 * 1024],
+  jsonMaxDepth: [1, 1000],
+  textMaxLength: [1, 16 * 1024 * 1024],
+};
+
 /** Every setting: its parser and its default, section by section. */
 const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser; default: AttuneConfig[S][K] } } } = {
   database: {
@@ -106,6 +122,11 @@ const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser;
     embeddedUser: { parse: string, default: 'postgres' },
   },
   log: { level: { parse: oneOf(LOG_LEVELS), default: 'info' } },
+  limits: {
+    jsonMaxBytes: { parse: integer(...INPUT_LIMIT_RANGES.jsonMaxBytes), default: 1024 * 1024 },
+    jsonMaxDepth: { parse: integer(...INPUT_LIMIT_RANGES.jsonMaxDepth), default: 64 },
+    textMaxLength: { parse: integer(...INPUT_LIMIT_RANGES.textMaxLength), default: 10_000 },
+  },
   security: {
     enableAuth: { parse: boolean, default: true },
     encryptionKey: { parse: encryptionKey, default: undefined },

@@ -138,3 +138,21 @@ describe('database URL helpers', () => {
     expect(envName('security', 'encryptionKey')).toBe('ATTUNE__SECURITY__ENCRYPTION_KEY');
   });
 });
+
+describe('input limits settings', () => {
+  it('default to 1 MiB of JSON, 64 levels and 10,000 characters, and are read from every layer', () => {
+    expect(load({}).limits).toEqual({ jsonMaxBytes: 1_048_576, jsonMaxDepth: 64, textMaxLength: 10_000 });
+    const config = load({ 'config.yaml': 'limits:\n  json_max_depth: 32\n  text_max_length: 500\n' }, { ATTUNE__LIMITS__JSON_MAX_BYTES: '65536' });
+    expect(config.limits).toEqual({ jsonMaxBytes: 65_536, jsonMaxDepth: 32, textMaxLength: 500 });
+  });
+
+  it.each([
+    ['ATTUNE__LIMITS__JSON_MAX_BYTES', '1023', 'between 1024 and 67108864'],
+    ['ATTUNE__LIMITS__JSON_MAX_DEPTH', '0', 'between 1 and 1000'],
+    ['ATTUNE__LIMITS__TEXT_MAX_LENGTH', 'lots', 'whole number'],
+  ])('refuses %s=%s naming it', (name, value, text) => {
+    const error = configError(() => load({}, { [name]: value }));
+    expect(error.message).toContain(name);
+    expect(error.message).toContain(text);
+  });
+});

@@ -2,6 +2,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { parseDatabaseUrl, redactUrl, withDatabase, type AttuneConfig } from '../config.js';
+import { configureLimits } from '../limits.js';
 import { EmbeddedServer } from './embedded.js';
 import { attuneTypes, describeConnectionFailure, SEARCH_PATH } from './pool.js';
 
@@ -49,8 +50,11 @@ export interface OpenTargetOptions {
  * Resolves the configured database. With `database.url` nothing is started;
  * without one, the embedded server is started (and initialised if its data
  * folder is new) and `close()` stops it. Always `close()` in a `finally`.
+ * Also applies `config.limits` to every repository (`configureLimits`).
  */
 export async function openDatabaseTarget(config: AttuneConfig, options: OpenTargetOptions = {}): Promise<DatabaseTarget> {
+  // The process's entry to its database: the configured input limits apply from here on.
+  configureLimits(config.limits);
   const connectTimeoutMs = config.database.connectTimeoutMs;
   if (config.database.url) {
     const { database } = parseDatabaseUrl(config.database.url);

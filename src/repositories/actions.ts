@@ -1,9 +1,9 @@
 import type { Executor } from '../db/pool.js';
-import { assertComponentName, assertPackRef, splitComponentRef } from '../refs.js';
+import { assertComponentName, splitComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** How an action runs; mirrors actions_runner_type_check. */
 export const RUNNER_TYPES = ['shell', 'python', 'node', 'http', 'noop', 'inquiry', 'workflow', 'native'] as const;
@@ -112,6 +112,16 @@ const rules: Rules = {
   tags: { check: is.stringArray({ maxItems: 100, maxLength: 100 }) },
 };
 
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  packId: { check: is.id },
+  packRef: { check: is.packRef },
+  runnerType: { check: is.oneOf(RUNNER_TYPES) },
+  enabled: { check: is.boolean },
+  tag: { check: is.string({ min: 1, max: 100 }) },
+  search: { check: is.string({ max: 255 }) },
+};
+
 /** PostgreSQL types of the fields sent as parameters of INSERT … SELECT. */
 const PARAM_TYPES: Partial<Record<keyof Action, string>> = {
   label: 'text',
@@ -159,14 +169,8 @@ export const ActionRepository = {
   },
 
   /** Filters (each served by an index), ordered by ref then id, with pagination and the total. */
-  async list(db: Executor, filter: ActionFilter = {}): Promise<Page<Action>> {
-    if (filter.packId !== undefined) assertId(filter.packId, ENTITY, 'packId');
-    if (filter.packRef !== undefined) assertPackRef(filter.packRef, ENTITY, 'packRef');
-    if (filter.runnerType !== undefined) is.oneOf(RUNNER_TYPES)(filter.runnerType, 'runnerType', ENTITY);
-    if (filter.enabled !== undefined) is.boolean(filter.enabled, 'enabled', ENTITY);
-    if (filter.tag !== undefined) is.string({ min: 1, max: 100 })(filter.tag, 'tag', ENTITY);
-    if (filter.search !== undefined) is.string({ max: 255 })(filter.search, 'search', ENTITY);
-
+  async list(db: Executor, input?: ActionFilter): Promise<Page<Action>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('pack_id', filter.packId).eq('runner_type', filter.runnerType);
     if (filter.packRef !== undefined) where.add((p) => `pack_id = (SELECT id FROM packs WHERE ref = ${p(filter.packRef)} AND is_active)`);
     // Written out rather than `enabled = $n`, so the partial indexes apply whatever the plan.

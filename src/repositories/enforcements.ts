@@ -1,9 +1,8 @@
 import { IllegalStateChangeError, InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
-import { assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Rules } from './support/validate.js';
+import { PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Rules } from './support/validate.js';
 
 /** Enforcement statuses, exactly as CHECKed by enforcements_status_check. */
 export const ENFORCEMENT_STATUSES = ['created', 'processed', 'disabled', 'failed'] as const;
@@ -103,6 +102,15 @@ const fieldRules: Rules = {
   criteria: { check: is.object, immutable: true },
   resolvedParams: { check: is.object },
   status: { check: is.oneOf(ENFORCEMENT_STATUSES) },
+};
+
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  ruleId: { check: is.id },
+  ruleRef: { check: is.componentRef },
+  eventId: { check: is.id },
+  status: { check: is.oneOf(ENFORCEMENT_STATUSES) },
+  since: { check: is.timestamp },
 };
 
 function validateCreate(input: CreateEnforcementInput): void {
@@ -222,12 +230,8 @@ export const EnforcementRepository = {
   },
 
   /** Filters and pagination, newest first (created_at DESC, id DESC). */
-  async list(db: Executor, filter: EnforcementFilter = {}): Promise<Page<Enforcement>> {
-    if (filter.ruleId !== undefined) assertId(filter.ruleId, ENTITY, 'ruleId');
-    if (filter.ruleRef !== undefined) assertComponentRef(filter.ruleRef, ENTITY, 'ruleRef');
-    if (filter.eventId !== undefined) assertId(filter.eventId, ENTITY, 'eventId');
-    if (filter.status !== undefined) is.oneOf(ENFORCEMENT_STATUSES)(filter.status, 'status', ENTITY);
-    if (filter.since !== undefined) is.timestamp(filter.since, 'since', ENTITY);
+  async list(db: Executor, input?: EnforcementFilter): Promise<Page<Enforcement>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('rule_id', filter.ruleId).eq('rule_ref', filter.ruleRef).eq('event_id', filter.eventId).eq('status', filter.status);
     if (filter.since !== undefined) where.add((p) => `created_at >= ${p(filter.since)}`);
     return table.list(db, where, filter, 'created_at DESC, id DESC');

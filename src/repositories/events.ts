@@ -1,9 +1,8 @@
 import { AttuneError, InvalidReferenceError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
-import { assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Rules } from './support/validate.js';
+import { PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Rules } from './support/validate.js';
 
 /** One firing of a trigger. Append-only: events are never updated. */
 export interface Event {
@@ -71,6 +70,16 @@ const fieldRules: Rules = {
   source: { check: is.string({ min: 1, max: 255 }), nullable: true },
   traceId: { check: is.string({ min: 1, max: 255 }), nullable: true },
   createdAt: { check: is.timestamp },
+};
+
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  triggerRef: { check: is.componentRef },
+  triggerId: { check: is.id },
+  source: { check: is.string({ max: 255 }) },
+  traceId: { check: is.string({ max: 255 }) },
+  since: { check: is.timestamp },
+  until: { check: is.timestamp },
 };
 
 function validateEvent(input: CreateEventInput): void {
@@ -210,13 +219,8 @@ export const EventRepository = {
   getById: (db: Executor, id: number): Promise<Event> => table.getById(db, id),
 
   /** Filters and pagination, newest first (created_at DESC, id DESC). */
-  async list(db: Executor, filter: EventFilter = {}): Promise<Page<Event>> {
-    if (filter.triggerRef !== undefined) assertComponentRef(filter.triggerRef, ENTITY, 'triggerRef');
-    if (filter.triggerId !== undefined) assertId(filter.triggerId, ENTITY, 'triggerId');
-    if (filter.source !== undefined) is.string({ max: 255 })(filter.source, 'source', ENTITY);
-    if (filter.traceId !== undefined) is.string({ max: 255 })(filter.traceId, 'traceId', ENTITY);
-    if (filter.since !== undefined) assertDate(filter.since, 'since');
-    if (filter.until !== undefined) assertDate(filter.until, 'until');
+  async list(db: Executor, input?: EventFilter): Promise<Page<Event>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('trigger_ref', filter.triggerRef).eq('trigger_id', filter.triggerId).eq('source', filter.source).eq('trace_id', filter.traceId);
     if (filter.since !== undefined) where.add((p) => `created_at >= ${p(filter.since)}`);
     if (filter.until !== undefined) where.add((p) => `created_at < ${p(filter.until)}`);

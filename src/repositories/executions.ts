@@ -1,9 +1,8 @@
 import { IllegalStateChangeError, InvalidReferenceError, LeaseLostError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
-import { assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { assertId, Table, Where, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { assertId, PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 import {
   EXECUTION_STATUSES,
   LEASED_EXECUTION_STATUSES,
@@ -224,10 +223,23 @@ function checkFence(value: unknown, field: string, entity: string): void {
 
 const transitionRules: Rules = {
   result: { check: capped(is.json), nullable: true },
-  error: { check: is.string({ max: Number.MAX_SAFE_INTEGER }), nullable: true },
+  error: { check: is.anyString, nullable: true },
   fence: { check: checkFence },
   expectedFrom: { check: is.oneOf(EXECUTION_STATUSES) },
   leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) },
+};
+
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  status: { check: is.oneOrMoreOf(EXECUTION_STATUSES) },
+  actionRef: { check: is.componentRef },
+  actionId: { check: is.id },
+  parentId: { check: is.id, nullable: true },
+  enforcementId: { check: is.id },
+  workerId: { check: is.id },
+  requestedBy: { check: is.id },
+  since: { check: is.timestamp },
+  until: { check: is.timestamp },
 };
 
 function assertStatus(value: unknown, field = 'status'): asserts value is ExecutionStatus {
@@ -354,21 +366,13 @@ export const ExecutionRepository = {
   getById: (db: Executor, id: number): Promise<Execution> => table.getById(db, id),
 
   /** Filters and pagination, newest first. */
-  async list(db: Executor, filter: ExecutionFilter = {}): Promise<Page<Execution>> {
+  async list(db: Executor, input?: ExecutionFilter): Promise<Page<Execution>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where();
     if (filter.status !== undefined) {
       const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
-      if (statuses.length === 0) throw new ValidationError(`${ENTITY}.status filter needs at least one status`, { entity: ENTITY, field: 'status' });
-      statuses.forEach((status) => assertStatus(status));
       where.add((p) => `status = ANY(${p(statuses)}::text[])`);
     }
-    if (filter.actionRef !== undefined) assertComponentRef(filter.actionRef, ENTITY, 'actionRef');
-    for (const field of ['actionId', 'enforcementId', 'workerId', 'requestedBy'] as const) {
-      if (filter[field] !== undefined) assertId(filter[field], ENTITY, field);
-    }
-    if (filter.parentId !== undefined && filter.parentId !== null) assertId(filter.parentId, ENTITY, 'parentId');
-    if (filter.since !== undefined) is.timestamp(filter.since, 'since', ENTITY);
-    if (filter.until !== undefined) is.timestamp(filter.until, 'until', ENTITY);
     where
       .eq('action_ref', filter.actionRef)
       .eq('action_id', filter.actionId)

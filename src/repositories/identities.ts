@@ -2,8 +2,8 @@ import { burnVerificationTime, hashPassword, needsRehash, verifyPassword as chec
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
-import { found, assertId, Table, Where, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { found, assertId, PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /**
  * A user or a service account. The password hash never leaves the database
@@ -85,6 +85,12 @@ const rules: Rules = {
   isActive: { check: is.boolean },
 };
 
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  isActive: { check: is.boolean },
+  search: { check: is.string({ max: 255 }) },
+};
+
 function assertLogin(login: unknown, field = 'login'): asserts login is string {
   loginCheck(login, field, ENTITY);
 }
@@ -157,15 +163,10 @@ export const IdentityRepository = {
   },
 
   /** Filters by activity and login / display-name prefix; ordered by login. */
-  async list(db: Executor, filter: IdentityFilter = {}): Promise<Page<Identity>> {
+  async list(db: Executor, input?: IdentityFilter): Promise<Page<Identity>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('is_active', filter.isActive);
-    if (filter.isActive !== undefined && typeof filter.isActive !== 'boolean') {
-      throw new ValidationError(`${ENTITY}.isActive filter must be true or false`, { entity: ENTITY, field: 'isActive', value: filter.isActive });
-    }
     if (filter.search !== undefined) {
-      if (typeof filter.search !== 'string' || filter.search.length > 255) {
-        throw new ValidationError(`${ENTITY}.search must be a string of at most 255 characters`, { entity: ENTITY, field: 'search' });
-      }
       const search = filter.search.trim();
       if (search !== '') {
         where.add((p) => {

@@ -1,8 +1,8 @@
 import { IllegalStateChangeError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
-import { assertId, Table, Where, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Rules } from './support/validate.js';
+import { assertId, PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Rules } from './support/validate.js';
 
 /** Mirrors inquiries_status_check. */
 export const INQUIRY_STATUSES = ['pending', 'responded', 'timeout', 'canceled'] as const;
@@ -96,12 +96,16 @@ const respondRules: Rules = {
   respondedBy: { check: is.id, nullable: true },
 };
 
-function statusList(status: InquiryStatus | InquiryStatus[]): InquiryStatus[] {
-  const statuses = Array.isArray(status) ? status : [status];
-  if (statuses.length === 0) throw new ValidationError(`${ENTITY}.status filter needs at least one status`, { entity: ENTITY, field: 'status' });
-  statuses.forEach((value) => is.oneOf(INQUIRY_STATUSES)(value, 'status', ENTITY));
-  return statuses;
-}
+const pendingFilterRules: Rules = {
+  ...PAGINATION_RULES,
+  assignedTo: { check: is.id },
+};
+
+const filterRules: Rules = {
+  ...pendingFilterRules,
+  status: { check: is.oneOrMoreOf(INQUIRY_STATUSES) },
+  executionId: { check: is.id },
+};
 
 /**
  * Why a change only an open inquiry (pending, deadline not passed) may take
@@ -142,14 +146,13 @@ export const InquiryRepository = {
   getById: (db: Executor, id: number): Promise<Inquiry> => table.getById(db, id),
 
   /** Filters and pagination, newest first. */
-  async list(db: Executor, filter: InquiryFilter = {}): Promise<Page<Inquiry>> {
+  async list(db: Executor, input?: InquiryFilter): Promise<Page<Inquiry>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where();
     if (filter.status !== undefined) {
-      const statuses = statusList(filter.status);
+      const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
       where.add((p) => `status = ANY(${p(statuses)}::text[])`);
     }
-    if (filter.executionId !== undefined) assertId(filter.executionId, ENTITY, 'executionId');
-    if (filter.assignedTo !== undefined) assertId(filter.assignedTo, ENTITY, 'assignedTo');
     where.eq('execution_id', filter.executionId).eq('assigned_to', filter.assignedTo);
     return table.list(db, where, filter, 'created_at DESC, id DESC');
   },
@@ -159,8 +162,8 @@ export const InquiryRepository = {
    * nearest deadline first and those without one last. Includes any whose
    * deadline passed but that `timeOutExpired` has not swept yet.
    */
-  async listPending(db: Executor, filter: Pagination & { assignedTo?: number } = {}): Promise<Page<Inquiry>> {
-    if (filter.assignedTo !== undefined) assertId(filter.assignedTo, ENTITY, 'assignedTo');
+  async listPending(db: Executor, input?: Pagination & { assignedTo?: number }): Promise<Page<Inquiry>> {
+    const filter = validateFilter(ENTITY, input, pendingFilterRules);
     const where = new Where().add(() => "status = 'pending'").eq('assigned_to', filter.assignedTo);
     return table.list(db, where, filter, 'timeout_at NULLS LAST, id');
   },

@@ -4,8 +4,8 @@ import { ENCRYPTION_KEY_SETTING, SecretCipher, isKeyId } from '../crypto/secrets
 import type { Executor } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { isComponentRef, isPackRef } from '../refs.js';
-import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Rules } from './support/validate.js';
+import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** Who a key belongs to; mirrors keys_owner_type_check. */
 export const KEY_OWNER_TYPES = ['system', 'pack', 'identity', 'action'] as const;
@@ -128,6 +128,20 @@ const updateRules: Rules = {
   secret: { check: is.boolean },
   description: { check: is.string(), nullable: true },
   expiresAt: { check: is.timestamp, nullable: true },
+};
+
+const keyIdCheck: Check = (value, field, entity) => {
+  if (!isKeyId(value)) throw new ValidationError(`${entity} filter ${field} must be a key id (16 hex characters)`, { entity, field, value });
+};
+
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  ownerType: { check: is.oneOf(KEY_OWNER_TYPES) },
+  owner: { check: is.string({ min: 1, max: OWNER_MAX_LENGTH }) },
+  encrypted: { check: is.boolean },
+  encryptionKeyId: { check: keyIdCheck },
+  namePrefix: { check: is.string({ max: KEY_NAME_MAX_LENGTH, pattern: /^[A-Za-z0-9_-]*$/ }) },
+  includeExpired: { check: is.boolean },
 };
 
 /** A key is live until its expires_at; expired keys are treated as absent. */
@@ -307,8 +321,11 @@ export const KeyRepository = {
   decryptValue,
 
   /** Filters and pagination, ordered by ref. Expired keys are left out unless `includeExpired`. */
-  async list(db: Executor, filter: KeyFilter = {}): Promise<Page<Key>> {
-    validateFilter(filter);
+  async list(db: Executor, input?: KeyFilter): Promise<Page<Key>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
+    if (filter.owner !== undefined && filter.ownerType === undefined) {
+      throw new ValidationError(`${ENTITY} filter owner needs ownerType`, { entity: ENTITY, field: 'owner', value: filter.owner });
+    }
     const where = new Where()
       .eq('owner_type', filter.ownerType)
       .eq('owner', filter.owner === undefined ? undefined : normalizeOwner(filter.ownerType!, filter.owner))
@@ -401,28 +418,5 @@ function decryptWith(key: { ref: string; value: unknown }, cipher: SecretCipher)
     return cipher.decrypt(key.value, key.ref);
   } catch (error) {
     throw decryptionFailure(key.ref, error);
-  }
-}
-
-function validateFilter(filter: KeyFilter): void {
-  const fail = (field: string, message: string, value: unknown): never => {
-    throw new ValidationError(`${ENTITY} filter ${field} ${message}`, { entity: ENTITY, field, value });
-  };
-  if (filter.ownerType !== undefined && !KEY_OWNER_TYPES.includes(filter.ownerType)) {
-    fail('ownerType', `must be one of ${KEY_OWNER_TYPES.join(', ')}`, filter.ownerType);
-  }
-  if (filter.owner !== undefined && filter.ownerType === undefined) fail('owner', 'needs ownerType', filter.owner);
-  if (filter.encrypted !== undefined && typeof filter.encrypted !== 'boolean') fail('encrypted', 'must be true or false', filter.encrypted);
-  if (filter.includeExpired !== undefined && typeof filter.includeExpired !== 'boolean') {
-    fail('includeExpired', 'must be true or false', filter.includeExpired);
-  }
-  if (filter.encryptionKeyId !== undefined && !isKeyId(filter.encryptionKeyId)) {
-    fail('encryptionKeyId', 'must be a key id (16 hex characters)', filter.encryptionKeyId);
-  }
-  if (
-    filter.namePrefix !== undefined &&
-    (typeof filter.namePrefix !== 'string' || filter.namePrefix.length > KEY_NAME_MAX_LENGTH || !/^[A-Za-z0-9_-]*$/.test(filter.namePrefix))
-  ) {
-    fail('namePrefix', 'must be the start of a key name (letters, digits, _ and -)', filter.namePrefix);
   }
 }

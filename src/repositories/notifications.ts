@@ -1,8 +1,8 @@
 import { ValidationError } from '../errors.js';
 import { CHANNEL_MAX_BYTES } from '../db/listener.js';
 import type { Executor } from '../db/pool.js';
-import { Table, Where, assertId, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { MAX_PAGE_SIZE, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** What happened to the entity; mirrors notifications_activity_check. */
 export const NOTIFICATION_ACTIVITIES = ['created', 'updated', 'deleted', 'status_changed', 'responded', 'expired'] as const;
@@ -124,6 +124,9 @@ const channel: Check = (value, field, entity) => {
   }
 };
 
+/** Why a delivery failed: at most 10,000 characters. */
+const errorCheck = is.string({ max: 10_000 });
+
 const createRules: Rules = {
   channel: { check: channel, required: true },
   entityType: { check: is.oneOf(NOTIFICATION_ENTITY_TYPES), required: true },
@@ -139,7 +142,21 @@ const updateRules: Rules = {
   activity: { check: is.oneOf(NOTIFICATION_ACTIVITIES), immutable: true },
   state: { check: is.oneOf(NOTIFICATION_STATES) },
   content: { check: is.object },
-  error: { check: is.string({ max: 10_000 }), nullable: true },
+  error: { check: errorCheck, nullable: true },
+};
+
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  channel: { check: channel },
+  entityType: { check: is.oneOf(NOTIFICATION_ENTITY_TYPES) },
+  entityId: { check: is.id },
+  state: { check: is.oneOf(NOTIFICATION_STATES) },
+  since: { check: is.timestamp },
+};
+
+const pendingRules: Rules = {
+  channel: { check: channel },
+  limit: { check: is.integer(1, MAX_PAGE_SIZE) },
 };
 
 const ORDER = 'created_at, id';
@@ -150,9 +167,7 @@ function assertIds(ids: unknown): asserts ids is number[] {
 }
 
 function assertDate(value: unknown, field: string): asserts value is Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new ValidationError(`${ENTITY}.${field} must be a valid Date`, { entity: ENTITY, field });
-  }
+  is.timestamp(value, field, ENTITY);
 }
 
 /**
@@ -172,15 +187,11 @@ export const NotificationRepository = {
   getById: (db: Executor, id: number): Promise<Notification> => table.getById(db, id),
 
   /** Filters and pagination, oldest first. */
-  async list(db: Executor, filter: NotificationFilter = {}): Promise<Page<Notification>> {
-    if (filter.channel !== undefined) channel(filter.channel, 'channel', ENTITY);
-    if (filter.entityType !== undefined) is.oneOf(NOTIFICATION_ENTITY_TYPES)(filter.entityType, 'entityType', ENTITY);
-    if (filter.entityId !== undefined) {
-      is.id(filter.entityId, 'entityId', ENTITY);
-      if (filter.entityType === undefined) throw new ValidationError(`${ENTITY} filter entityId needs entityType`, { entity: ENTITY, field: 'entityId' });
+  async list(db: Executor, input?: NotificationFilter): Promise<Page<Notification>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
+    if (filter.entityId !== undefined && filter.entityType === undefined) {
+      throw new ValidationError(`${ENTITY} filter entityId needs entityType`, { entity: ENTITY, field: 'entityId' });
     }
-    if (filter.state !== undefined) is.oneOf(NOTIFICATION_STATES)(filter.state, 'state', ENTITY);
-    if (filter.since !== undefined) assertDate(filter.since, 'since');
     const where = new Where()
       .eq('channel', filter.channel)
       .eq('entity_type', filter.entityType)
@@ -195,12 +206,9 @@ export const NotificationRepository = {
    * one channel: what a listener re-reads after (re)connecting. Served by the
    * (state, created_at) index. `limit` 1–1000, default 100.
    */
-  async listPending(db: Executor, options: { channel?: string; limit?: number } = {}): Promise<Notification[]> {
+  async listPending(db: Executor, input?: { channel?: string; limit?: number }): Promise<Notification[]> {
+    const options = validateFilter(ENTITY, input, pendingRules, 'options');
     const limit = options.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new ValidationError(`limit must be a whole number from 1 to 1000, got ${String(limit)}`, { entity: ENTITY, field: 'limit', value: limit });
-    }
-    if (options.channel !== undefined) channel(options.channel, 'channel', ENTITY);
     const where = new Where().eq('state', 'created').eq('channel', options.channel);
     const result = await table.query(
       db,
@@ -228,9 +236,7 @@ export const NotificationRepository = {
    */
   async markError(db: Executor, ids: number[], error: string): Promise<number> {
     assertIds(ids);
-    if (typeof error !== 'string' || error.length > 10_000) {
-      throw new ValidationError(`${ENTITY}.error must be a string of at most 10000 characters`, { entity: ENTITY, field: 'error' });
-    }
+    errorCheck(error, 'error', ENTITY);
     if (ids.length === 0) return 0;
     const result = await table.query(
       db,

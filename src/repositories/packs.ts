@@ -2,8 +2,8 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { assertPackRef, isPackRef } from '../refs.js';
-import { found, Table, Where, type Page, type Pagination } from './support/table.js';
-import { is, isPlainObject, validateInput, type Check, type Rules } from './support/validate.js';
+import { found, PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
+import { is, isPlainObject, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** A JSON object as stored in a JSONB column. */
 export type JsonObject = Record<string, unknown>;
@@ -143,6 +143,24 @@ const rules: Rules = {
   isSystem: { check: is.boolean },
 };
 
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  ref: { check: is.packRef },
+  isActive: { check: is.boolean },
+  isSystem: { check: is.boolean },
+  search: { check: is.string({ max: 255 }) },
+  keyword: { check: is.string({ min: 1, max: 100 }) },
+  dependsOn: { check: is.packRef },
+};
+
+const versionCheck = is.string({ min: 1, max: 64 });
+
+/** The refs of `pythonRequirements`: left out (every active pack) or an array of pack refs. */
+const refList: Check = (value, field, entity) => {
+  if (!Array.isArray(value) || value.length > 10_000) throw new ValidationError(`${entity}.${field} must be an array of pack refs (at most 10000)`, { entity, field });
+  value.forEach((ref) => is.packRef(ref, field, entity));
+};
+
 /**
  * Turns free text into a prefix tsquery: every word must match the start of
  * a word in name, keywords or description. Only letters and digits survive,
@@ -178,6 +196,7 @@ export const PackRepository = {
   /** One exact version, active or not. */
   async findVersion(db: Executor, ref: string, version: string): Promise<Pack | null> {
     assertPackRef(ref, ENTITY);
+    versionCheck(version, 'version', ENTITY);
     return table.findOne(db, 'ref = $1 AND version = $2', [ref, version]);
   },
 
@@ -193,6 +212,7 @@ export const PackRepository = {
    */
   async activateVersion(db: Executor, ref: string, version: string): Promise<Pack> {
     assertPackRef(ref, ENTITY);
+    versionCheck(version, 'version', ENTITY);
     const run = async (tx: Executor): Promise<Pack> => {
       const target = await table.findOne(tx, 'ref = $1 AND version = $2', [ref, version]);
       if (!target) throw new NotFoundError(ENTITY, 'ref@version', `${ref}@${version}`);
@@ -203,14 +223,11 @@ export const PackRepository = {
   },
 
   /** Filters, search and pagination; ordered by rank when searching, else by ref and version age. */
-  async list(db: Executor, filter: PackFilter = {}): Promise<Page<Pack>> {
+  async list(db: Executor, input?: PackFilter): Promise<Page<Pack>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('ref', filter.ref).eq('is_active', filter.isActive).eq('is_system', filter.isSystem);
-    if (filter.ref !== undefined) assertPackRef(filter.ref, ENTITY);
     if (filter.keyword !== undefined) where.add((p) => `keywords @> ARRAY[${p(filter.keyword)}]::text[]`);
-    if (filter.dependsOn !== undefined) {
-      assertPackRef(filter.dependsOn, ENTITY, 'dependsOn');
-      where.add((p) => `dependencies ? ${p(filter.dependsOn)}`);
-    }
+    if (filter.dependsOn !== undefined) where.add((p) => `dependencies ? ${p(filter.dependsOn)}`);
     let orderBy = 'ref, created_at, id';
     if (filter.search !== undefined) {
       const query = toPrefixQuery(filter.search);
@@ -227,8 +244,8 @@ export const PackRepository = {
   },
 
   /** Case-insensitive search over name, keywords and description, best match first. */
-  search(db: Executor, text: string, pagination: Pagination & Omit<PackFilter, 'search'> = {}): Promise<Page<Pack>> {
-    return PackRepository.list(db, { ...pagination, search: text });
+  async search(db: Executor, text: string, pagination: Pagination & Omit<PackFilter, 'search'> = {}): Promise<Page<Pack>> {
+    return PackRepository.list(db, { ...validateFilter(ENTITY, pagination, filterRules, 'pagination'), search: text });
   },
 
   /** Active packs that declare a dependency on `ref`: what would break if it went. */
@@ -242,7 +259,7 @@ export const PackRepository = {
    * when `refs` is omitted), de-duplicated and sorted: what an installer feeds pip.
    */
   async pythonRequirements(db: Executor, refs?: string[]): Promise<string[]> {
-    refs?.forEach((ref) => assertPackRef(ref, ENTITY));
+    if (refs !== undefined) refList(refs, 'refs', ENTITY);
     const result = await table.query<{ line: string }>(
       db,
       `SELECT DISTINCT unnest(python_requirements) AS line FROM packs

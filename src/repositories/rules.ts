@@ -1,9 +1,9 @@
 import { InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
-import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
+import { assertComponentName, assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** A rule: when its trigger fires and the criteria match the event, run its action. */
 export interface Rule {
@@ -111,6 +111,17 @@ const fieldRules: Rules = {
   enabled: { check: is.boolean },
   label: { check: is.string({ max: 255 }), nullable: true },
   description: { check: is.string(), nullable: true },
+};
+
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  packId: { check: is.id },
+  packRef: { check: is.packRef },
+  triggerRef: { check: is.componentRef },
+  triggerId: { check: is.id },
+  actionRef: { check: is.componentRef },
+  actionId: { check: is.id },
+  enabled: { check: is.boolean },
 };
 
 /** Fields written as plain columns (the rest are resolved references). */
@@ -225,14 +236,8 @@ export const RuleRepository = {
   },
 
   /** Filters and pagination, ordered by ref. */
-  async list(db: Executor, filter: RuleFilter = {}): Promise<Page<Rule>> {
-    if (filter.packId !== undefined) assertId(filter.packId, ENTITY, 'packId');
-    if (filter.packRef !== undefined) assertPackRef(filter.packRef, ENTITY, 'packRef');
-    if (filter.triggerRef !== undefined) assertComponentRef(filter.triggerRef, ENTITY, 'triggerRef');
-    if (filter.triggerId !== undefined) assertId(filter.triggerId, ENTITY, 'triggerId');
-    if (filter.actionRef !== undefined) assertComponentRef(filter.actionRef, ENTITY, 'actionRef');
-    if (filter.actionId !== undefined) assertId(filter.actionId, ENTITY, 'actionId');
-    if (filter.enabled !== undefined) is.boolean(filter.enabled, 'enabled', ENTITY);
+  async list(db: Executor, input?: RuleFilter): Promise<Page<Rule>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where()
       .eq('pack_id', filter.packId)
       .eq('trigger_id', filter.triggerId)

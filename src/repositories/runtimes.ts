@@ -1,9 +1,9 @@
 import type { Executor } from '../db/pool.js';
-import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
+import { assertComponentName, assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** How a runtime executes code; mirrors runtimes_kind_check. */
 export const RUNTIME_KINDS = ['shell', 'python', 'node', 'http', 'native', 'container'] as const;
@@ -90,6 +90,13 @@ const rules: Rules = {
   installation: { check: is.object },
 };
 
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  kind: { check: is.oneOf(RUNTIME_KINDS) },
+  packId: { check: is.id },
+  packRef: { check: is.packRef },
+};
+
 /** PostgreSQL types of the fields sent as parameters of INSERT … SELECT. */
 const PARAM_TYPES: Partial<Record<keyof Runtime, string>> = {
   description: 'text',
@@ -126,10 +133,8 @@ export const RuntimeRepository = {
   },
 
   /** Filters by kind and pack, ordered by ref, with pagination and the total. */
-  async list(db: Executor, filter: RuntimeFilter = {}): Promise<Page<Runtime>> {
-    if (filter.kind !== undefined) is.oneOf(RUNTIME_KINDS)(filter.kind, 'kind', ENTITY);
-    if (filter.packId !== undefined) assertId(filter.packId, ENTITY, 'packId');
-    if (filter.packRef !== undefined) assertPackRef(filter.packRef, ENTITY, 'packRef');
+  async list(db: Executor, input?: RuntimeFilter): Promise<Page<Runtime>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('kind', filter.kind).eq('pack_id', filter.packId).eq('pack_ref', filter.packRef);
     return table.list(db, where, filter, 'ref');
   },

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
-import { assertComponentName, assertComponentRef, assertPackRef } from '../refs.js';
+import { assertComponentName, assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
-import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
-import { is, validateInput, type Check, type Rules } from './support/validate.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** An event type. Built-in triggers have a packRef but no pack row. */
 export interface Trigger {
@@ -102,6 +102,13 @@ const rules: Rules = {
   payloadSchema: { check: is.object },
 };
 
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  packId: { check: is.id },
+  packRef: { check: is.packRef },
+  enabled: { check: is.boolean },
+};
+
 /** PostgreSQL types of the fields sent as parameters of INSERT … SELECT. */
 const PARAM_TYPES: Partial<Record<keyof Trigger, string>> = {
   label: 'text',
@@ -143,10 +150,8 @@ export const TriggerRepository = {
   },
 
   /** Filters by pack and enabled, ordered by ref, with pagination and the total. */
-  async list(db: Executor, filter: TriggerFilter = {}): Promise<Page<Trigger>> {
-    if (filter.packId !== undefined) assertId(filter.packId, ENTITY, 'packId');
-    if (filter.packRef !== undefined) assertPackRef(filter.packRef, ENTITY, 'packRef');
-    if (filter.enabled !== undefined) is.boolean(filter.enabled, 'enabled', ENTITY);
+  async list(db: Executor, input?: TriggerFilter): Promise<Page<Trigger>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('pack_id', filter.packId).eq('pack_ref', filter.packRef);
     // Written out rather than `enabled = $n`, so the partial indexes apply whatever the plan.
     if (filter.enabled !== undefined) where.add(() => (filter.enabled ? 'enabled' : 'NOT enabled'));

@@ -1,8 +1,8 @@
 import { NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
-import { found, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
-import { is, validateInput, type Rules } from './support/validate.js';
+import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** Where a worker runs; mirrors workers_worker_type_check. */
 export const WORKER_TYPES = ['local', 'remote', 'container'] as const;
@@ -103,6 +103,22 @@ const rules: Rules = {
 
 const heartbeatRules: Rules = { status: { check: is.oneOf(WORKER_STATUSES) } };
 
+const filterRules: Rules = {
+  ...PAGINATION_RULES,
+  status: { check: is.oneOf(WORKER_STATUSES) },
+  workerType: { check: is.oneOf(WORKER_TYPES) },
+  runtimeId: { check: is.id },
+};
+
+/** Seconds above 0 and at most a year; fractions allowed. */
+const withinSeconds: Check = (value, field, entity) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 31_536_000) {
+    throw new ValidationError(`${entity}.${field} must be a number of seconds above 0 and at most one year, got ${String(value)}`, { entity, field, value });
+  }
+};
+
+const liveFilterRules: Rules = { withinSeconds: { check: withinSeconds } };
+
 function assertName(name: unknown): asserts name is string {
   is.string({ min: 1, max: 255 })(name, 'name', ENTITY);
 }
@@ -130,10 +146,8 @@ export const WorkerRepository = {
   },
 
   /** Filters by status, type and runtime, ordered by name, with pagination and the total. */
-  async list(db: Executor, filter: WorkerFilter = {}): Promise<Page<Worker>> {
-    if (filter.status !== undefined) is.oneOf(WORKER_STATUSES)(filter.status, 'status', ENTITY);
-    if (filter.workerType !== undefined) is.oneOf(WORKER_TYPES)(filter.workerType, 'workerType', ENTITY);
-    if (filter.runtimeId !== undefined) assertId(filter.runtimeId, ENTITY, 'runtimeId');
+  async list(db: Executor, input?: WorkerFilter): Promise<Page<Worker>> {
+    const filter = validateFilter(ENTITY, input, filterRules);
     const where = new Where().eq('status', filter.status).eq('worker_type', filter.workerType).eq('runtime_id', filter.runtimeId);
     return table.list(db, where, filter, 'name');
   },
@@ -164,19 +178,12 @@ export const WorkerRepository = {
    * last `withinSeconds` (default 30), most recent heartbeat first. Served by
    * workers_status_heartbeat_idx.
    */
-  async listLive(db: Executor, filter: LiveWorkerFilter = {}): Promise<Worker[]> {
-    const withinSeconds = filter.withinSeconds ?? DEFAULT_LIVE_WITHIN_SECONDS;
-    if (typeof withinSeconds !== 'number' || !Number.isFinite(withinSeconds) || withinSeconds <= 0 || withinSeconds > 31_536_000) {
-      throw new ValidationError(`${ENTITY}.withinSeconds must be a number of seconds above 0 and at most one year, got ${String(withinSeconds)}`, {
-        entity: ENTITY,
-        field: 'withinSeconds',
-        value: withinSeconds,
-      });
-    }
+  async listLive(db: Executor, input?: LiveWorkerFilter): Promise<Worker[]> {
+    const filter = validateFilter(ENTITY, input, liveFilterRules);
     return table.findAll(
       db,
       `status = ANY($1::text[]) AND last_heartbeat >= now() - make_interval(secs => $2::double precision)`,
-      [LIVE_WORKER_STATUSES, withinSeconds],
+      [LIVE_WORKER_STATUSES, filter.withinSeconds ?? DEFAULT_LIVE_WITHIN_SECONDS],
       'last_heartbeat DESC, id',
     );
   },

@@ -2,6 +2,7 @@ import type { QueryResultRow } from 'pg';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { mapPgError } from '../../db/pg-errors.js';
 import type { Executor } from '../../db/pool.js';
+import { is, type Rules } from './validate.js';
 
 /**
  * How a column's values cross the driver: `json` values are serialised with
@@ -22,7 +23,7 @@ export type ColumnMap<E> = { [K in keyof E & string]: string | ColumnSpec };
 export interface Pagination {
   /** Rows per page, 1–1000. Default 50. */
   limit?: number;
-  /** Rows to skip. Default 0. */
+  /** Rows to skip, a safe integer. Default 0. */
   offset?: number;
 }
 
@@ -36,16 +37,24 @@ export interface Page<E> {
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
+/** Beyond this an offset is not a whole number JavaScript can hold exactly (PostgreSQL's bigint would also overflow past 2^63). */
+export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+
+/** The rules of `limit` and `offset`, part of every list's filter rules. */
+export const PAGINATION_RULES: Rules = {
+  limit: { check: is.integer(1, MAX_PAGE_SIZE) },
+  offset: { check: is.integer(0, MAX_OFFSET) },
+};
 
 /** Validates pagination; the same rules for every list. */
 export function pageOf(pagination: Pagination = {}, entity = 'list'): { limit: number; offset: number } {
   const limit = pagination.limit ?? DEFAULT_PAGE_SIZE;
   const offset = pagination.offset ?? 0;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new ValidationError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`, { entity, field: 'limit', value: limit });
+    throw new ValidationError(`${entity}.limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${String(limit)}`, { entity, field: 'limit', value: limit });
   }
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new ValidationError(`offset must be a whole number of at least 0, got ${String(offset)}`, { entity, field: 'offset', value: offset });
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new ValidationError(`${entity}.offset must be a whole number from 0 to ${MAX_OFFSET}, got ${String(offset)}`, { entity, field: 'offset', value: offset });
   }
   return { limit, offset };
 }
@@ -158,6 +167,7 @@ export class Table<E extends { id: number }> {
    * and returns the updated row; NotFoundError when no row has `id`.
    */
   async update(db: Executor, id: number, patch: Partial<Record<keyof E & string, unknown>>): Promise<E> {
+    assertId(id, this.entity);
     const fields = (Object.keys(patch) as (keyof E & string)[]).filter((field) => patch[field] !== undefined);
     if (fields.length === 0) return this.getById(db, id);
     const assignments = fields.map((field, i) => `${this.column(field)} = $${i + 2}`);

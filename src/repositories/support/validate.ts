@@ -1,5 +1,7 @@
 import { ValidationError } from '../../errors.js';
 import { isComponentRef, isPackRef, COMPONENT_REF_PATTERN, PACK_REF_PATTERN } from '../../refs.js';
+import { inputLimits } from '../../limits.js';
+import { assertJsonWithinLimits, assertStorableText } from './input-limits.js';
 
 /** Checks one field's value; throws ValidationError naming entity and field. */
 export type Check = (value: unknown, field: string, entity: string) => void;
@@ -27,24 +29,41 @@ function fail(entity: string, field: string, expected: string, value: unknown, s
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid date' : 'a date';
   if (value === null) return 'null';
   return typeof value === 'object' ? 'an object' : String(value);
 }
 
+/**
+ * PostgreSQL's timestamptz starts at 4714-11-24 BC; 4713 BC keeps a margin
+ * for the local-time offset the driver writes dates in. JavaScript dates end
+ * (275760 AD) long before PostgreSQL's do.
+ */
+export const MIN_TIMESTAMP = new Date(Date.UTC(-4712, 0, 1));
+
 /** Building blocks for field rules. */
 export const is = {
+  /**
+   * Text PostgreSQL can store (no NUL, no lone surrogates) of `min` to `max`
+   * characters; `max` defaults to the configured `limits.textMaxLength`.
+   */
   string:
     (options: { min?: number; max?: number; pattern?: RegExp } = {}): Check =>
     (value, field, entity) => {
-      const { min = 0, max = 10_000, pattern } = options;
+      const { min = 0, max = inputLimits().textMaxLength, pattern } = options;
       if (typeof value !== 'string') fail(entity, field, 'a string', value);
       if (value.length < min || value.length > max) {
         fail(entity, field, min > 0 ? `${min} to ${max} characters long` : `at most ${max} characters long`, value);
       }
+      assertStorableText(value, { entity, field });
       if (pattern && !pattern.test(value)) fail(entity, field, `a string matching ${pattern.source}`, value);
     },
+  /** Any string, unchecked: for text the repository cleans and cuts itself (execution errors). */
+  anyString: ((value, field, entity) => {
+    if (typeof value !== 'string') fail(entity, field, 'a string', value);
+  }) as Check,
   integer:
     (min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Check =>
     (value, field, entity) => {
@@ -62,14 +81,22 @@ export const is = {
     (value, field, entity) => {
       if (typeof value !== 'string' || !allowed.includes(value)) fail(entity, field, `one of ${allowed.join(', ')}`, value);
     },
-  /** A JSON object (not an array, not null). */
+  /** One of `allowed`, or a non-empty array of them (a filter matching any). */
+  oneOrMoreOf:
+    (allowed: readonly string[]): Check =>
+    (value, field, entity) => {
+      if (!Array.isArray(value)) return is.oneOf(allowed)(value, field, entity);
+      if (value.length === 0 || value.length > allowed.length * 4) fail(entity, field, `one of ${allowed.join(', ')}, or 1 to ${allowed.length * 4} of them`, value);
+      value.forEach((item) => is.oneOf(allowed)(item, field, entity));
+    },
+  /** A JSON object (not an array, not null) within the JSON limits. */
   object: ((value, field, entity) => {
     if (!isPlainObject(value)) fail(entity, field, 'a JSON object', value);
-    assertJson(value, field, entity);
+    assertJsonWithinLimits(value, { entity, field });
   }) as Check,
-  /** Any JSON value: object, array, string, number, boolean or null. */
+  /** Any JSON value within the JSON limits: object, array, string, number, boolean or null. */
   json: ((value, field, entity) => {
-    assertJson(value, field, entity);
+    assertJsonWithinLimits(value, { entity, field });
   }) as Check,
   stringArray:
     (options: { maxItems?: number; maxLength?: number } = {}): Check =>
@@ -78,9 +105,12 @@ export const is = {
       if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) fail(entity, field, 'an array of strings', value);
       if (value.length > maxItems) fail(entity, field, `at most ${maxItems} items`, value);
       if (value.some((item: string) => item.length > maxLength)) fail(entity, field, `strings of at most ${maxLength} characters`, value);
+      value.forEach((item: string, index) => assertStorableText(item, { entity, field }, `[${index}]`));
     },
+  /** A valid Date within PostgreSQL's timestamptz range. */
   timestamp: ((value, field, entity) => {
     if (!(value instanceof Date) || Number.isNaN(value.getTime())) fail(entity, field, 'a valid Date', value);
+    if (value < MIN_TIMESTAMP) fail(entity, field, "a Date from 4713 BC on (PostgreSQL's timestamp range)", value);
   }) as Check,
   packRef: ((value, field, entity) => {
     if (!isPackRef(value)) fail(entity, field, `a pack ref matching ${PACK_REF_PATTERN.source} (at most 64 characters)`, value);
@@ -90,20 +120,52 @@ export const is = {
   }) as Check,
 };
 
+/** Checks that walk JSON values themselves, so `checkValue` need not walk them first. */
+const WALKS_JSON: ReadonlySet<Check> = new Set([is.json, is.object]);
+
+/**
+ * One present field's value against its rule. Arrays and objects are walked
+ * first whatever the rule (size, depth, NUL characters, lone surrogates), so
+ * a rule's own check never meets an unbounded or unstorable value. A secret
+ * field's errors never carry its value: the walk's messages name only the
+ * field, and the check's are replaced by "is invalid".
+ */
+function checkValue(entity: string, field: string, value: unknown, rule: FieldRule): void {
+  if (value === null) {
+    if (rule.nullable) return;
+    fail(entity, field, 'present (it cannot be null)', value, rule.secret);
+  }
+  const walksItself = WALKS_JSON.has(rule.check);
+  // A secret JSON field is walked here too, so its limit errors keep their explanation instead of becoming "is invalid".
+  if (rule.secret && walksItself) assertJsonWithinLimits(value, { entity, field, secret: true });
+  else if (!walksItself && (Array.isArray(value) || isPlainObject(value))) assertJsonWithinLimits(value, { entity, field, secret: rule.secret });
+  if (!rule.secret) return rule.check(value, field, entity);
+  try {
+    rule.check(value, field, entity);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`${entity}.${field} is invalid`, { entity, field });
+    throw error;
+  }
+}
+
+function refuseUnknownFields(entity: string, input: Record<string, unknown>, rules: Rules, what: string): void {
+  for (const field of Object.keys(input)) {
+    if (!Object.hasOwn(rules, field)) {
+      throw new ValidationError(`${entity} ${what} has no field '${field}'; known: ${Object.keys(rules).join(', ')}`, { entity, field });
+    }
+  }
+}
+
 /**
  * Validates `input` against `rules` before any SQL runs. On create, required
  * fields must be present; on update, immutable fields are refused. Unknown
  * fields are refused in both, so a typo never silently does nothing.
  */
 export function validateInput(entity: string, input: unknown, rules: Rules, mode: 'create' | 'update'): void {
-  if (!isPlainObject(input)) throw new ValidationError(`${entity} ${mode} input must be an object`, { entity });
-  for (const field of Object.keys(input)) {
-    if (!(field in rules)) {
-      throw new ValidationError(`${entity} has no field '${field}'; known fields: ${Object.keys(rules).join(', ')}`, { entity, field });
-    }
-  }
+  if (!isPlainObject(input)) throw new ValidationError(`${entity} ${mode} input must be an object, got ${describe(input)}`, { entity, field: 'input' });
+  refuseUnknownFields(entity, input, rules, mode === 'create' ? 'input' : 'update');
   for (const [field, rule] of Object.entries(rules)) {
-    const value = (input as Record<string, unknown>)[field];
+    const value = input[field];
     if (value === undefined) {
       if (mode === 'create' && rule.required) throw new ValidationError(`${entity}.${field} is required`, { entity, field });
       continue;
@@ -111,21 +173,27 @@ export function validateInput(entity: string, input: unknown, rules: Rules, mode
     if (mode === 'update' && rule.immutable) {
       throw new ValidationError(`${entity}.${field} cannot be changed after creation`, { entity, field });
     }
-    if (value === null) {
-      if (rule.nullable) continue;
-      fail(entity, field, 'present (it cannot be null)', value, rule.secret);
-    }
-    if (rule.secret) {
-      try {
-        rule.check(value, field, entity);
-      } catch (error) {
-        if (error instanceof ValidationError) throw new ValidationError(`${entity}.${field} is invalid`, { entity, field });
-        throw error;
-      }
-    } else {
-      rule.check(value, field, entity);
-    }
+    checkValue(entity, field, value, rule);
   }
+}
+
+/**
+ * Validates a list filter (or any options object) against the rules its
+ * function declares: undefined means no filter; anything else must be an
+ * object whose every key has a rule and whose every present value passes
+ * it. A misspelt key (`stauts`) is refused rather than ignored, which would
+ * silently match every row. Returns the filter, `{}` for undefined.
+ */
+export function validateFilter<F extends object>(entity: string, filter: F | undefined, rules: Rules, name = 'filter'): F {
+  if (filter === undefined) return {} as F;
+  if (!isPlainObject(filter)) {
+    throw new ValidationError(`${entity} ${name} must be an object or left out, got ${describe(filter)}`, { entity, field: name });
+  }
+  refuseUnknownFields(entity, filter, rules, name);
+  for (const [field, value] of Object.entries(filter)) {
+    if (value !== undefined) checkValue(entity, field, value, rules[field]!);
+  }
+  return filter;
 }
 
 /** True for `{…}` objects, false for arrays, null, dates and class instances. */
@@ -133,37 +201,4 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
-}
-
-/** JSON survives a round trip through JSONB only if it has no undefined, functions, NaN or cycles. */
-function assertJson(value: unknown, field: string, entity: string, seen = new Set<object>()): void {
-  switch (typeof value) {
-    case 'string':
-      if (value.includes('\u0000')) fail(entity, field, 'JSON without NUL characters (PostgreSQL cannot store \\u0000)', '…');
-      return;
-    case 'boolean':
-      return;
-    case 'number':
-      if (!Number.isFinite(value)) fail(entity, field, 'JSON (numbers must be finite)', value);
-      return;
-    case 'object': {
-      if (value === null) return;
-      if (seen.has(value)) fail(entity, field, 'JSON without cycles', value);
-      seen.add(value);
-      if (Array.isArray(value)) {
-        for (const item of value) assertJson(item, field, entity, seen);
-      } else if (isPlainObject(value)) {
-        for (const [key, item] of Object.entries(value)) {
-          if (key.includes('\u0000')) fail(entity, field, 'JSON without NUL characters in keys', '…');
-          if (item !== undefined) assertJson(item, field, entity, seen);
-        }
-      } else {
-        fail(entity, field, 'plain JSON (no Dates, Maps or class instances)', value);
-      }
-      seen.delete(value);
-      return;
-    }
-    default:
-      fail(entity, field, 'JSON', value);
-  }
 }
