@@ -8,10 +8,12 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { checkReferences, readPack, type ActionModel, type JsonSchema, type PackModel } from '../../src/packs/index.js';
 
 const PACKS = path.resolve(import.meta.dirname, '../../packs');
+const ST2_PACKS = path.resolve(import.meta.dirname, '../../../shared/st2-packs');
 const HAS_PYTHON = spawnSync('python3', ['--version']).status === 0;
 
 function run(command: string, args: string[], input = '') {
@@ -79,7 +81,7 @@ describe('core trigger schemas', () => {
   const triggers = readdirSync(folder)
     .filter((file) => file.endsWith('.yaml'))
     .map((file) => ({ file, ...(parse(readFileSync(path.join(folder, file), 'utf8')) as TriggerFile) }));
-  const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
+  const ajv = new Ajv({ strict: true, allErrors: true });
   addFormats.default(ajv);
 
   function validator(trigger: string, schema: 'parameters_schema' | 'payload_schema') {
@@ -125,5 +127,181 @@ describe('core trigger schemas', () => {
     ['st2.generic.inquiry', { id: 1, route: '', schema: {} }, false],
   ])('%s payload %j valid: %s', (trigger, payload, valid) => {
     expect(validator(trigger, 'payload_schema')(payload)).toBe(valid);
+  });
+});
+
+function action(pack: PackModel, ref: string): ActionModel {
+  const found = pack.actions.find((a) => a.ref === ref);
+  if (!found) throw new Error(`no action ${ref}`);
+  return found;
+}
+
+function property(schema: JsonSchema, name: string): Record<string, unknown> | undefined {
+  return (schema.properties as Record<string, Record<string, unknown>> | undefined)?.[name];
+}
+
+function yamlFile(file: string): Record<string, unknown> {
+  return parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+describe('packs/core, read by readPack', () => {
+  let core: PackModel;
+  let warnings: unknown[];
+  beforeAll(async () => {
+    ({ pack: core, problems: warnings } = await readPack(path.join(PACKS, 'core')));
+  });
+
+  it('reads with no error and no warning', () => {
+    expect(warnings).toEqual([]);
+    expect(core).toMatchObject({ ref: 'core', name: 'core', author: 'Attune' });
+    expect(core.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('holds the nine core actions, each enabled, on the expected runner', () => {
+    const runners = Object.fromEntries(core.actions.map((a) => [a.ref, a.runnerType]));
+    expect(runners).toEqual({
+      'core.ask': 'inquiry',
+      'core.echo': 'shell',
+      'core.error': 'shell',
+      'core.http': 'http',
+      'core.inject_trigger': 'inject-trigger',
+      'core.local': 'shell',
+      'core.noop': 'noop',
+      'core.sleep': 'shell',
+      'core.uuid': 'python',
+    });
+    expect(core.actions.filter((a) => !a.enabled || a.disabledReason !== null)).toEqual([]);
+    expect(action(core, 'core.uuid').entryPointFile).toBe('actions/generate_uuid.py');
+  });
+
+  it('holds the webhook, the three timers, and the internal triggers', () => {
+    expect(core.triggers.map((t) => t.ref).sort()).toEqual(
+      [
+        'core.st2.webhook',
+        'core.st2.IntervalTimer',
+        'core.st2.CronTimer',
+        'core.st2.DateTimer',
+        'core.execution_finished',
+        'core.inquiry_created',
+        'core.inquiry_responded',
+        'core.inquiry_timed_out',
+        'core.st2.generic.actiontrigger',
+        'core.st2.generic.inquiry',
+      ].sort(),
+    );
+    expect(core.rules).toEqual([]);
+    expect(core.sensors).toEqual([]);
+  });
+
+  it('merges the runner parameters into each action schema', () => {
+    const local = action(core, 'core.local').paramSchema;
+    expect(local.required).toEqual(['cmd']);
+    expect(property(local, 'timeout')).toMatchObject({ type: 'integer', default: 60 });
+    expect(property(local, 'sudo')).toMatchObject({ type: 'boolean', default: false, immutable: true });
+    expect(property(local, 'sudo_password')).toMatchObject({ secret: true });
+
+    const http = action(core, 'core.http').paramSchema;
+    expect(http.required).toEqual(['url']);
+    expect(property(http, 'method')?.enum).toContain('GET');
+    expect(property(http, 'password')).toMatchObject({ type: 'string', secret: true });
+
+    const ask = action(core, 'core.ask').paramSchema;
+    expect((ask.required as string[]).sort()).toEqual(['schema', 'ttl']);
+    expect(property(ask, 'ttl')).toMatchObject({ type: 'integer', default: 1440 });
+
+    expect(property(action(core, 'core.echo').paramSchema, 'cmd')).toMatchObject({ immutable: true, default: 'echo "{{ message }}"' });
+    expect(property(action(core, 'core.sleep').paramSchema, 'seconds')).toMatchObject({ type: 'integer', minimum: 0 });
+    expect(property(action(core, 'core.uuid').paramSchema, 'uuid_type')).toMatchObject({ default: 'uuid4', enum: ['uuid1', 'uuid4'] });
+    expect(Object.keys(action(core, 'core.inject_trigger').paramSchema.properties as object).sort()).toEqual([
+      'payload',
+      'trace_tag',
+      'trigger',
+      'trigger_name',
+    ]);
+  });
+
+  // The same parameter names, types, defaults, enums and flags as StackStorm's
+  // same-named actions; descriptions are Attune's own. Deliberate differences:
+  const DIFFERENT_DEFAULTS: Record<string, string> = {
+    'error.cmd': 'core.error also exits 1',
+    'echo.cmd': 'spaces inside {{ }}',
+  };
+
+  it.each(['local', 'http', 'echo', 'error', 'noop', 'ask', 'inject_trigger', 'uuid'])(
+    "core.%s declares the parameters of StackStorm's same-named action",
+    (name) => {
+      const ours = (yamlFile(path.join(PACKS, 'core/actions', `${name}.yaml`)).parameters ?? {}) as Record<string, Record<string, unknown>>;
+      const theirs = (yamlFile(path.join(ST2_PACKS, 'core/actions', `${name}.yaml`)).parameters ?? {}) as Record<string, Record<string, unknown>>;
+      expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
+      for (const [parameter, meta] of Object.entries(theirs)) {
+        const mine = ours[parameter] ?? {};
+        for (const attribute of ['type', 'required', 'enum', 'immutable', 'secret', 'position', 'default']) {
+          if (attribute === 'default' && `${name}.${parameter}` in DIFFERENT_DEFAULTS) continue;
+          expect(mine[attribute], `core.${name} ${parameter}.${attribute}`).toEqual(meta[attribute]);
+        }
+      }
+    },
+  );
+
+  it('provides every core trigger and action that the StackStorm rules in st2-packs use, but notifytrigger', () => {
+    const used = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.name.endsWith('.yaml') && path.basename(dir) === 'rules') {
+          const rule = yamlFile(full) as { trigger?: { type?: string }; action?: { ref?: string } };
+          for (const ref of [rule.trigger?.type, rule.action?.ref]) if (ref?.startsWith('core.')) used.add(ref);
+        }
+      }
+    };
+    walk(ST2_PACKS);
+    const provided = new Set([...core.triggers, ...core.actions].map((c) => c.ref));
+    expect([...used].filter((ref) => !provided.has(ref)).sort()).toEqual(['core.st2.generic.notifytrigger']);
+    expect(used.size).toBeGreaterThan(4);
+  });
+});
+
+describe('packs/examples, read by readPack', () => {
+  let core: PackModel;
+  let examples: PackModel;
+  let warnings: unknown[];
+  beforeAll(async () => {
+    core = (await readPack(path.join(PACKS, 'core'))).pack;
+    ({ pack: examples, problems: warnings } = await readPack(path.join(PACKS, 'examples')));
+  });
+
+  it('reads with no error and no warning', () => {
+    expect(warnings).toEqual([]);
+    expect(examples).toMatchObject({ ref: 'examples', author: 'Attune' });
+    expect(property(examples.configSchema, 'greeting')).toMatchObject({ type: 'string', default: 'Hello' });
+  });
+
+  it('holds a shell-script and a python action with their files', () => {
+    const greet = action(examples, 'examples.greet');
+    expect(greet).toMatchObject({ runnerType: 'shell-script', entryPointFile: 'actions/greet.sh', enabled: true });
+    expect(property(greet.paramSchema, 'name')).toMatchObject({ type: 'string', position: 0 });
+    expect(property(greet.paramSchema, 'greeting')).toMatchObject({ default: '{{ config.greeting }}', position: 1 });
+    expect(action(examples, 'examples.word_count')).toMatchObject({ runnerType: 'python', entryPointFile: 'actions/word_count.py' });
+  });
+
+  it('holds the tutorial rules, the timer one disabled', () => {
+    const rules = Object.fromEntries(examples.rules.map((r) => [r.ref, [r.triggerRef, r.actionRef, r.enabled]]));
+    expect(rules).toEqual({
+      'examples.hello_webhook': ['core.st2.webhook', 'examples.greet', true],
+      'examples.count_words_webhook': ['core.st2.webhook', 'examples.word_count', true],
+      'examples.health_check_timer': ['core.st2.IntervalTimer', 'core.http', false],
+      'examples.deploy_approval': ['core.st2.webhook', 'core.ask', true],
+      'examples.deploy_approved': ['core.inquiry_responded', 'core.echo', true],
+    });
+    const hello = examples.rules.find((r) => r.ref === 'examples.hello_webhook');
+    expect(hello?.triggerParams).toEqual({ url: 'hello' });
+    expect(Object.values(hello?.criteria ?? {})).toEqual([expect.objectContaining({ key: 'trigger.body.name', type: 'exists' })]);
+  });
+
+  it("refers only to triggers and actions that the core pack and itself define", () => {
+    const known = { triggers: new Set(core.triggers.map((t) => t.ref)), actions: new Set(core.actions.map((a) => a.ref)) };
+    expect(checkReferences(examples, known)).toEqual([]);
+    expect(checkReferences(examples, { triggers: new Set(), actions: new Set() }).length).toBeGreaterThan(0);
   });
 });
