@@ -160,13 +160,31 @@ export function loadConfig(options: LoadConfigOptions = {}): AttuneConfig {
   if (existsSync(yamlPath)) applyYaml(config, yamlPath);
   else if (configFile !== undefined) throw new ConfigError('ATTUNE_CONFIG', `config file ${yamlPath} does not exist`);
 
+  // DATABASE_URL, the common convention, from the same layers; it is only a fallback.
+  let fallbackUrl: string | undefined;
   for (const file of options.envFiles ?? ['.env']) {
     const envPath = path.resolve(cwd, file);
-    if (existsSync(envPath)) applyVariables(config, parseEnv(readFileSync(envPath, 'utf8')), '.env file');
+    if (!existsSync(envPath)) continue;
+    const variables = parseEnv(readFileSync(envPath, 'utf8'));
+    applyVariables(config, variables, '.env file');
+    fallbackUrl = variables[FALLBACK_URL_VARIABLE] ?? fallbackUrl;
   }
   applyVariables(config, env, 'environment');
+  fallbackUrl = env[FALLBACK_URL_VARIABLE] ?? fallbackUrl;
+  if (config.database.url === undefined && fallbackUrl !== undefined) {
+    if (fallbackUrl.trim() === '') {
+      throw new ConfigError(FALLBACK_URL_VARIABLE, 'is set but empty: unset it to start an embedded PostgreSQL, or set a postgres:// URL');
+    }
+    config.database.url = databaseUrl(fallbackUrl, FALLBACK_URL_VARIABLE) as string;
+  }
   return config;
 }
+
+/**
+ * The conventional variable, read only when no Attune layer sets
+ * `database.url`: the lowest precedence of every source of the URL.
+ */
+export const FALLBACK_URL_VARIABLE = 'DATABASE_URL';
 
 /** A fresh copy of the defaults. */
 export function defaults(): AttuneConfig {
@@ -206,6 +224,12 @@ function applyYaml(config: AttuneConfig, file: string): void {
 function applyVariables(config: AttuneConfig, variables: Record<string, string | undefined>, source: Source): void {
   for (const [name, raw] of Object.entries(variables)) {
     if (!name.startsWith('ATTUNE__') || raw === undefined) continue;
+    // An empty value would silently erase a lower layer (a URL in config.yaml, say); unsetting is explicit.
+    if (raw.trim() === '') {
+      throw new ConfigError(name, `is set but empty: unset it (or delete the line) to use the value from config.yaml or the default${
+        name === envName('database', 'url') ? '; with no URL anywhere Attune starts an embedded PostgreSQL' : ''
+      }`);
+    }
     const parts = name.slice('ATTUNE__'.length).split('__');
     if (parts.length !== 2) throw new ConfigError(name, 'expected ATTUNE__SECTION__KEY');
     const section = parts[0]!.toLowerCase();
@@ -228,48 +252,73 @@ function snakeToCamel(text: string): string {
   return text.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The parts of a PostgreSQL URL that Attune needs. */
+/** The parts of a PostgreSQL URL that Attune needs: the server the driver will actually connect to. */
 export interface DatabaseUrlParts {
+  /** A host name, an IP address, or a Unix socket folder (`?host=/var/run/postgresql`). */
   host: string;
   port: number;
   database: string;
   user: string | undefined;
 }
 
-/** Validates a PostgreSQL URL; `setting` names it in the error. */
+/**
+ * Validates a PostgreSQL URL; `setting` names it in the error. Query
+ * parameters `host`, `port` and `user` override the URL's own parts, as they
+ * do for the driver (pg-connection-string) and libpq, so the parts returned
+ * name the server a connection really reaches.
+ */
 export function parseDatabaseUrl(text: string, setting = 'ATTUNE__DATABASE__URL'): DatabaseUrlParts {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(setting, 'is not a valid URL; expected postgres://user@host:5432/database');
-  }
+  const parsed = parseUrl(text);
+  if (!parsed) throw new ConfigError(setting, 'is not a valid URL; expected postgres://user@host:5432/database');
+  const { url, hostless } = parsed;
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigError(setting, `must start with postgres:// or postgresql://, got '${url.protocol}//'`);
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database) throw new ConfigError(setting, 'names no database; expected postgres://user@host:5432/database');
-  const hostParam = url.searchParams.get('host');
-  const host = url.hostname || hostParam || '';
+  const host = url.searchParams.get('host') || (hostless ? '' : decodeURIComponent(url.hostname).replace(/^\[(.+)\]$/, '$1'));
   if (!host) throw new ConfigError(setting, 'names no host');
-  const port = url.port ? Number(url.port) : 5432;
-  return { host, port, database, user: url.username ? decodeURIComponent(url.username) : undefined };
+  const portText = url.searchParams.get('port') || url.port || '5432';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new ConfigError(setting, `has port '${portText}'; expected a number from 1 to 65535`);
+  const user = url.searchParams.get('user') || (url.username ? decodeURIComponent(url.username) : undefined);
+  return { host, port, database, user };
+}
+
+/** Stands in for the missing host of `postgres://user@/db?host=…` while WHATWG URL parses it, as the driver does. */
+const STAND_IN_HOST = 'stand-in.invalid';
+
+function parseUrl(text: string): { url: URL; hostless: boolean } | undefined {
+  try {
+    return { url: new URL(text), hostless: false };
+  } catch {
+    try {
+      return { url: new URL(text.replace('@/', `@${STAND_IN_HOST}/`)), hostless: true };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function formatUrl(url: URL, hostless: boolean): string {
+  const text = url.toString();
+  return hostless ? text.replace(`@${STAND_IN_HOST}/`, '@/') : text;
 }
 
 /** The same URL pointed at another database on the same server. */
 export function withDatabase(urlText: string, database: string): string {
-  const url = new URL(urlText);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
+  const parsed = parseUrl(urlText);
+  if (!parsed) throw new TypeError('withDatabase needs a valid URL');
+  parsed.url.pathname = `/${encodeURIComponent(database)}`;
+  return formatUrl(parsed.url, parsed.hostless);
 }
 
-/** The URL with any password replaced, safe for logs and messages. */
+/** The URL with any password (in the user part or a `?password=` parameter) replaced, safe for logs and messages. */
 export function redactUrl(urlText: string): string {
-  try {
-    const url = new URL(urlText);
-    if (url.password) url.password = '*****';
-    return url.toString();
-  } catch {
-    return '<unparseable url>';
-  }
+  const parsed = parseUrl(urlText);
+  if (!parsed) return '<unparseable url>';
+  const { url, hostless } = parsed;
+  if (url.password) url.password = '*****';
+  if (url.searchParams.has('password')) url.searchParams.set('password', '*****');
+  return formatUrl(url, hostless);
 }

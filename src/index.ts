@@ -5,7 +5,7 @@
  */
 export * from './errors.js';
 export * from './refs.js';
-export { loadConfig, defaults, envName, parseDatabaseUrl, withDatabase, redactUrl, LOG_LEVELS, INPUT_LIMIT_RANGES } from './config.js';
+export { loadConfig, defaults, envName, parseDatabaseUrl, withDatabase, redactUrl, LOG_LEVELS, INPUT_LIMIT_RANGES, FALLBACK_URL_VARIABLE } from './config.js';
 export type { AttuneConfig, LoadConfigOptions, LogLevel, DatabaseUrlParts } from './config.js';
 export { configureLimits, inputLimits, DEFAULT_INPUT_LIMITS, type InputLimits } from './limits.js';
 export { createLogger, REDACTED_PATHS, type Logger } from './log.js';

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { defaults, envName, loadConfig, parseDatabaseUrl, redactUrl, withDatabase } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -63,8 +64,8 @@ describe('loadConfig layering', () => {
     expect(config.security.encryptionKey).toHaveLength(32);
   });
 
-  it('ignores variables that do not start with ATTUNE__', () => {
-    expect(load({}, { DATABASE_URL: 'x', ATTUNE_OTHER: 'y' })).toEqual(defaults());
+  it('ignores variables that do not start with ATTUNE__ (DATABASE_URL aside)', () => {
+    expect(load({}, { ATTUNE_OTHER: 'y', PGHOST: 'elsewhere', DATABASE: 'x' })).toEqual(defaults());
   });
 
   it('uses the file named by ATTUNE_CONFIG and fails when it is missing', () => {
@@ -129,6 +130,7 @@ describe('database URL helpers', () => {
 
   it('redacts passwords', () => {
     expect(redactUrl('postgres://u:secret@h/db')).toBe('postgres://u:*****@h/db');
+    expect(redactUrl('postgres://u@h/db?sslmode=disable&password=secret')).toBe('postgres://u@h/db?sslmode=disable&password=*****');
     expect(redactUrl('postgres://u@h/db')).toBe('postgres://u@h/db');
     expect(redactUrl('%%%')).toBe('<unparseable url>');
   });
@@ -154,5 +156,79 @@ describe('input limits settings', () => {
     const error = configError(() => load({}, { [name]: value }));
     expect(error.message).toContain(name);
     expect(error.message).toContain(text);
+  });
+});
+
+describe('an empty variable is an error, never a silent reset', () => {
+  const yamlUrl = { 'config.yaml': 'database:\n  url: postgres://app@db.internal:5432/attune\n' };
+
+  it('an empty ATTUNE__DATABASE__URL does not erase the URL in config.yaml (and start an embedded server)', () => {
+    for (const value of ['', '  ']) {
+      const error = configError(() => load(yamlUrl, { ATTUNE__DATABASE__URL: value }));
+      expect(error.message).toContain('ATTUNE__DATABASE__URL');
+      expect(error.message).toContain('empty');
+      expect(error.message).toContain('embedded PostgreSQL');
+    }
+    expect(configError(() => load({ ...yamlUrl, '.env': 'ATTUNE__DATABASE__URL=\n' })).message).toContain('ATTUNE__DATABASE__URL');
+  });
+
+  it('holds for every setting, not only the URL', () => {
+    const error = configError(() => load({}, { ATTUNE__DATABASE__EMBEDDED_DATA_DIR: '' }));
+    expect(error.message).toContain('ATTUNE__DATABASE__EMBEDDED_DATA_DIR');
+    expect(error.message).toContain('empty');
+  });
+});
+
+describe('DATABASE_URL is the lowest-precedence source of the URL', () => {
+  const conventional = 'postgres://app@conventional.example:5432/app';
+
+  it('is used when no Attune setting names a URL, from the environment or a .env file', () => {
+    expect(load({}, { DATABASE_URL: conventional }).database.url).toBe(conventional);
+    expect(load({ '.env': `DATABASE_URL=${conventional}\n` }).database.url).toBe(conventional);
+  });
+
+  it('gives way to ATTUNE__DATABASE__URL and to config.yaml, and is then not even parsed', () => {
+    const attune = 'postgres://app@attune.example:5432/app';
+    expect(load({}, { DATABASE_URL: conventional, ATTUNE__DATABASE__URL: attune }).database.url).toBe(attune);
+    expect(load({ 'config.yaml': `database:\n  url: ${attune}\n` }, { DATABASE_URL: 'not a url' }).database.url).toBe(attune);
+  });
+
+  it('is validated like the Attune setting, and an empty one is an error naming it', () => {
+    expect(configError(() => load({}, { DATABASE_URL: 'mysql://h/db' })).message).toContain('Invalid setting DATABASE_URL');
+    const empty = configError(() => load({}, { DATABASE_URL: '' }));
+    expect(empty.message).toContain('DATABASE_URL');
+    expect(empty.message).toContain('empty');
+  });
+});
+
+describe('parseDatabaseUrl names the server the driver really connects to', () => {
+  /** What node-postgres itself will use for this URL: the independent expectation. */
+  function driverTarget(url: string) {
+    const { host, port, user, database } = (new pg.Client({ connectionString: url }) as unknown as { connectionParameters: { host: string; port: number; user: string; database: string } })
+      .connectionParameters;
+    return { host, port: Number(port), user, database };
+  }
+
+  it.each([
+    'postgres://u@a.example:5433/db?host=b.example',
+    'postgres://u@a.example/db?host=/var/run/postgresql',
+    'postgres://u@a.example:5433/db?port=6543',
+    'postgres://u@a.example/db?user=v',
+    'postgres://u@[::1]:5433/db',
+    'postgres://u@%2Fvar%2Frun%2Fpostgresql/db',
+    'postgresql://u@/db?host=/tmp&port=5544',
+    'postgres://u:p@db.example:6000/app?sslmode=disable',
+  ])('%s', (url) => {
+    expect(parseDatabaseUrl(url)).toEqual(driverTarget(url));
+  });
+
+  it('keeps a URL whose host is a parameter usable by the other URL helpers', () => {
+    expect(withDatabase('postgresql://u:p@/a?host=/tmp', 'b')).toBe('postgresql://u:p@/b?host=/tmp');
+    expect(redactUrl('postgresql://u:p@/a?host=/tmp')).toBe('postgresql://u:*****@/a?host=/tmp');
+  });
+
+  it('refuses a port parameter that is not a port', () => {
+    expect(configError(() => parseDatabaseUrl('postgres://u@h/db?port=http')).message).toContain("port 'http'");
+    expect(configError(() => parseDatabaseUrl('postgres://u@h/db?port=70000')).message).toContain('1 to 65535');
   });
 });
