@@ -19,6 +19,7 @@ export const ErrorCode = {
   MIGRATION: 'ATTUNE_MIGRATION',
   SCHEMA_WITHOUT_HISTORY: 'ATTUNE_SCHEMA_WITHOUT_HISTORY',
   DECRYPTION: 'ATTUNE_DECRYPTION',
+  PACK_INVALID: 'ATTUNE_PACK_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -171,6 +172,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 409;
     case ErrorCode.INVALID_REFERENCE:
     case ErrorCode.VALIDATION:
+    case ErrorCode.PACK_INVALID:
       return 422;
     case ErrorCode.DATABASE_UNAVAILABLE:
       return 503;
