@@ -117,7 +117,10 @@ export async function readPackDirectory(dir: string, problems: ProblemList): Pro
   const pending: string[] = [''];
   while (pending.length > 0 && !budget.exhausted) {
     const relativeDir = pending.pop()!;
-    const entries = await readdir(join(root, relativeDir), { withFileTypes: true });
+    const entries = await readdir(join(root, relativeDir), { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      problems.error(relativeDir, '', `cannot be read (${error.code ?? error.message})`);
+      return [];
+    });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (budget.exhausted) break;
@@ -136,7 +139,11 @@ export async function readPackDirectory(dir: string, problems: ProblemList): Pro
       } else if (entry.isFile()) {
         const info = await lstat(absolute);
         if (!budget.admit(path, info.size)) continue;
-        files.push(packFile(path, await readFile(absolute), (info.mode & 0o111) !== 0));
+        const content = await readFile(absolute).catch((error: NodeJS.ErrnoException) => {
+          problems.error(path, '', `cannot be read (${error.code ?? error.message})`);
+          return null;
+        });
+        if (content !== null) files.push(packFile(path, content, (info.mode & 0o111) !== 0));
       } else {
         problems.error(path, '', 'is not a regular file or directory (a socket, device or FIFO); packs hold only files');
       }

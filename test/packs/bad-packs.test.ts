@@ -1,6 +1,7 @@
 /** Packs the reader must refuse: each with a clear error naming the file, and every error reported, not only the first. */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACK_LIMITS, PackInvalidError, readPack } from '../../src/packs/index.js';
@@ -138,6 +139,24 @@ describe('bad packs', () => {
       'links/outside.txt: is a symlink that points outside the pack; only links to files inside the pack are allowed',
       'links/passwd: is a symlink that points outside the pack; only links to files inside the pack are allowed',
     ]);
+  });
+
+  it('refuses special files such as a FIFO', async () => {
+    const dir = await writePack({ 'pack.yaml': MINIMAL_PACK_YAML });
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    expect(await errorsOf(dir)).toEqual([expect.objectContaining({ file: 'pipe', message: 'is not a regular file or directory (a socket, device or FIFO); packs hold only files' })]);
+  });
+
+  // Root reads anything, so this runs only as an ordinary user (as CI's embedded run does).
+  it.skipIf(process.getuid?.() === 0)('reports a file or folder it may not read, instead of throwing', async () => {
+    const dir = await writePack({ 'pack.yaml': MINIMAL_PACK_YAML, 'secret.txt': 'x', 'locked/a.txt': 'x' });
+    await chmod(join(dir, 'secret.txt'), 0o000);
+    await chmod(join(dir, 'locked'), 0o000);
+    try {
+      expect((await errorsOf(dir)).map((error) => `${error.file}: ${error.message}`)).toEqual(['locked: cannot be read (EACCES)', 'secret.txt: cannot be read (EACCES)']);
+    } finally {
+      await chmod(join(dir, 'locked'), 0o755);
+    }
   });
 
   it('applies the same rules to a bundle: traversal, absolute and duplicate paths', async () => {
