@@ -69,7 +69,7 @@ export class EmbeddedServer {
    * fails.
    */
   async start(): Promise<void> {
-    if (this.process) return;
+    if (this.process && this.process.exitCode === null && this.process.signalCode === null) return;
     const { dataDir, port } = this.options;
     const running = runningServerIn(dataDir);
     if (running) throw alreadyRunning(running);
@@ -129,10 +129,16 @@ export class EmbeddedServer {
   private run(program: string, args: string[], user: ServerUser | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(program, args, { ...asUser(user), stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.on('data', (chunk: Buffer) => this.remember(chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => this.remember(chunk.toString('utf8')));
+      const [stdout, stderr] = [this.lines(), this.lines()];
+      child.stdout.on('data', stdout.push);
+      child.stderr.on('data', stderr.push);
       child.once('error', reject);
-      child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${path.basename(program)} failed (${signal ?? `exit ${code}`})`))));
+      child.once('close', (code, signal) => {
+        stdout.flush();
+        stderr.flush();
+        if (code === 0) resolve();
+        else reject(new Error(`${path.basename(program)} failed (${signal ?? `exit ${code}`})`));
+      });
     });
   }
 
@@ -146,20 +152,19 @@ export class EmbeddedServer {
     });
     return new Promise((resolve, reject) => {
       let ready = false;
-      let tail = ''; // the message may arrive split across two chunks
       // The server logs to stderr for as long as it runs: keep reading, or it blocks on a full pipe.
-      child.stderr!.on('data', (chunk: Buffer) => {
-        const text = chunk.toString('utf8');
-        this.remember(text);
-        tail = (tail + text).slice(-2 * READY.length);
-        if (!ready && tail.includes(READY)) {
+      const log = this.lines((line) => {
+        if (!ready && line.includes(READY)) {
           ready = true;
           track(child);
           resolve(child);
         }
       });
+      child.stderr!.on('data', log.push);
       child.once('error', reject);
-      child.once('exit', (code, signal) => {
+      // 'close' comes after the last of stderr, so the reason it exited has been read.
+      child.once('close', (code, signal) => {
+        log.flush();
         untrack(child);
         if (!ready) reject(new Error(`postgres exited before it was ready (${signal ?? `exit ${code}`})`));
       });
@@ -177,12 +182,32 @@ export class EmbeddedServer {
     return new DatabaseUnavailableError(`Embedded PostgreSQL failed to start in ${dataDir} on port ${port}: ${detail}`, { cause: error });
   }
 
-  private remember(text: string): void {
-    for (const line of text.split('\n').map((part) => part.trim()).filter(Boolean)) {
-      this.options.logger?.debug({ postgres: line }, 'embedded PostgreSQL');
-      this.recentLog.push(line);
+  /**
+   * Collects a stream's output as whole lines (a line may arrive split
+   * across chunks) into the recent log, calling `onLine` for each; `flush`
+   * takes the last line when the stream ends without a newline.
+   */
+  private lines(onLine?: (line: string) => void): { push: (chunk: Buffer) => void; flush: () => void } {
+    let partial = '';
+    const take = (line: string) => {
+      const text = line.trim();
+      if (!text) return;
+      this.options.logger?.debug({ postgres: text }, 'embedded PostgreSQL');
+      this.recentLog.push(text);
       if (this.recentLog.length > 40) this.recentLog.shift();
-    }
+      onLine?.(text);
+    };
+    return {
+      push: (chunk) => {
+        const parts = (partial + chunk.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        parts.forEach(take);
+      },
+      flush: () => {
+        take(partial);
+        partial = '';
+      },
+    };
   }
 
   private lastErrors(): string {

@@ -237,7 +237,7 @@ describe('EmbeddedServer', () => {
     try {
       const error = await expectErrorType(new EmbeddedServer({ dataDir, port: await findFreePort() }).start(), DatabaseUnavailableError);
       expect(error.message).toContain(`Embedded PostgreSQL failed to start in ${dataDir}`);
-      expect(error.message).toContain('invalid locale settings');
+      expect(error.message, error.message).toContain('invalid locale settings');
     } finally {
       if (saved === undefined) delete process.env.LC_ALL;
       else process.env.LC_ALL = saved;
