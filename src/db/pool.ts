@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { redactUrl } from '../config.js';
+import { parseDatabaseUrl, redactUrl } from '../config.js';
 import { DatabaseUnavailableError } from '../errors.js';
 
 /**
@@ -146,6 +146,13 @@ export function describeConnectionFailure(url: string, error: unknown): Database
 }
 
 function urlParts(url: string): { host: string; port: string; database: string } {
+  try {
+    // The server the driver really reaches: ?host= and ?port= override the URL's own parts.
+    const { host, port, database } = parseDatabaseUrl(url);
+    return { host, port: String(port), database };
+  } catch {
+    // A URL the configuration would refuse (no host, no database): name what it does say.
+  }
   try {
     const parsed = new URL(url);
     return {

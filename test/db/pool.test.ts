@@ -75,4 +75,10 @@ describe('checkConnection', () => {
     expect(describeConnectionFailure(base, Object.assign(new Error('auth'), { code: '28P01' })).message).toContain('user name and password');
     expect(describeConnectionFailure(base, new Error('Connection terminated due to connection timeout')).message).toContain('no answer in time');
   });
+
+  it('names the server a ?host= / ?port= parameter selects, as the driver connects there', () => {
+    const error = describeConnectionFailure('postgres://u@a.example:5433/x?host=b.example&port=6543', Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    expect(error.message).toContain('Cannot connect to PostgreSQL at b.example:6543');
+    expect(error.message).toContain('listening on b.example:6543?');
+  });
 });
