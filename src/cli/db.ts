@@ -12,7 +12,7 @@ import { stopEmbeddedServer } from '../db/embedded.js';
 import { connectTo, isMissingDatabase, openDatabaseTarget, targetDatabaseName, type DatabaseTarget } from '../db/target.js';
 import { formatManifest, readSchema, verifySchema } from '../db/verify.js';
 import { ValidationError } from '../errors.js';
-import { attuneCommand } from './invocation.js';
+import { attuneCommand } from '../invocation.js';
 import type { Output } from './output.js';
 
 /**

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { parseDatabaseUrl, redactUrl } from '../config.js';
 import { DatabaseUnavailableError } from '../errors.js';
+import { attuneCommand } from '../invocation.js';
 
 /**
  * Anything that runs a query: a pool, a checked-out client, or a client with
@@ -111,6 +112,8 @@ function loggingClient(logger: Logger): typeof pg.Client {
  */
 export async function checkConnection(url: string, timeoutMs = 5000): Promise<{ serverVersion: string }> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  // A backend terminated between connect and query emits 'error' on the client; unheard, it would crash the process.
+  client.on('error', () => undefined);
   try {
     await client.connect();
     const result = await client.query<{ server_version: string }>('SHOW server_version');
@@ -135,7 +138,7 @@ export function describeConnectionFailure(url: string, error: unknown): Database
   let hint: string;
   if (code === 'ECONNREFUSED') hint = `is PostgreSQL running and listening on ${host}:${port}?`;
   else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') hint = `does the host name '${host}' resolve?`;
-  else if (code === '3D000') hint = `database '${database}' does not exist; run 'attune db setup' or 'attune db create'`;
+  else if (code === '3D000') hint = `database '${database}' does not exist; run '${attuneCommand('db setup')}' or '${attuneCommand('db create')}'`;
   else if (code === '28P01' || code === '28000') hint = 'check the user name and password in ATTUNE__DATABASE__URL';
   else if (/timeout/i.test(reason)) hint = `no answer in time; check the host, port and any firewall between here and ${host}:${port}`;
   else hint = 'check ATTUNE__DATABASE__URL';

@@ -19,7 +19,7 @@ import {
   dbVerify,
   looksLikeTestDatabase,
 } from '../../src/cli/db.js';
-import { attuneCommand, detectInvocation } from '../../src/cli/invocation.js';
+import { attuneCommand, detectInvocation } from '../../src/invocation.js';
 import { captureOutput } from '../../src/cli/output.js';
 import { defaults, withDatabase, type AttuneConfig } from '../../src/config.js';
 import { loadMigrations } from '../../src/db/migrator.js';
@@ -258,7 +258,7 @@ describe('db migrate', () => {
   it('names the missing database and the command that creates it', async () => {
     const db = scratchDatabase();
     const error = await expectErrorType(dbMigrate(db.config, captureOutput()), DatabaseUnavailableError);
-    expect(error.message).toContain(`database '${db.name}' does not exist; run 'attune db setup'`);
+    expect(error.message).toContain(`database '${db.name}' does not exist; run 'npm run db:setup'`);
   });
 });
 
@@ -413,18 +413,18 @@ describe('the command named in advice', () => {
 
   it('is told apart by where the code runs from', () => {
     // This very module, in the repository: a checkout.
-    expect(detectInvocation(new URL('../../src/cli/invocation.ts', import.meta.url).href)).toBe('checkout');
+    expect(detectInvocation(new URL('../../src/invocation.ts', import.meta.url).href)).toBe('checkout');
     const root = mkdtempSync(path.join(tmpdir(), 'attune-invocation-'));
     try {
       // A project that depends on attune: node_modules/attune under a folder with a package.json.
-      mkdirSync(path.join(root, 'project', 'node_modules', 'attune', 'dist', 'cli'), { recursive: true });
+      mkdirSync(path.join(root, 'project', 'node_modules', 'attune', 'dist'), { recursive: true });
       writeFileSync(path.join(root, 'project', 'package.json'), '{}');
-      expect(detectInvocation(pathToFileURL(path.join(root, 'project', 'node_modules', 'attune', 'dist', 'cli', 'invocation.js')).href)).toBe('dependency');
+      expect(detectInvocation(pathToFileURL(path.join(root, 'project', 'node_modules', 'attune', 'dist', 'invocation.js')).href)).toBe('dependency');
       // A global install: <prefix>/lib/node_modules/attune, with no project above it.
-      mkdirSync(path.join(root, 'prefix', 'lib', 'node_modules', 'attune', 'dist', 'cli'), { recursive: true });
-      expect(detectInvocation(pathToFileURL(path.join(root, 'prefix', 'lib', 'node_modules', 'attune', 'dist', 'cli', 'invocation.js')).href)).toBe('installed');
+      mkdirSync(path.join(root, 'prefix', 'lib', 'node_modules', 'attune', 'dist'), { recursive: true });
+      expect(detectInvocation(pathToFileURL(path.join(root, 'prefix', 'lib', 'node_modules', 'attune', 'dist', 'invocation.js')).href)).toBe('installed');
       // The built files inside a checkout are still a checkout.
-      expect(detectInvocation(new URL('../../dist/cli/invocation.js', import.meta.url).href)).toBe('checkout');
+      expect(detectInvocation(new URL('../../dist/invocation.js', import.meta.url).href)).toBe('checkout');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -16,8 +16,8 @@ export type Invocation = 'checkout' | 'dependency' | 'installed';
 /** Where this module runs from decides it: the code's location, not argv, which wrappers rewrite. */
 export function detectInvocation(moduleUrl: string = import.meta.url): Invocation {
   const file = fileURLToPath(moduleUrl);
-  // src/cli/<module>.ts or dist/cli/<module>.js: the package root is two folders up.
-  const root = path.resolve(path.dirname(file), '..', '..');
+  // src/<module>.ts or dist/<module>.js: the package root is one folder up.
+  const root = path.resolve(path.dirname(file), '..');
   if (existsSync(path.join(root, 'src', 'cli', 'main.ts')) && existsSync(path.join(root, 'package.json'))) return 'checkout';
   const parts = root.split(path.sep);
   const nodeModules = parts.lastIndexOf('node_modules');
@@ -44,7 +44,7 @@ let scripts: [string, string][] | undefined;
 function checkoutScripts(): [string, string][] {
   if (!scripts) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts?: Record<string, string> };
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts?: Record<string, string> };
       scripts = Object.entries(pkg.scripts ?? {});
     } catch {
       scripts = [];
