@@ -11,9 +11,10 @@ import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkReferences, readPack, type ActionModel, type JsonSchema, type PackModel } from '../../src/packs/index.js';
+import { ST2_PACKS_DIR } from '../support/st2-packs.js';
 
 const PACKS = path.resolve(import.meta.dirname, '../../packs');
-const ST2_PACKS = path.resolve(import.meta.dirname, '../../../shared/st2-packs');
+const ST2_PACKS = ST2_PACKS_DIR;
 const HAS_PYTHON = spawnSync('python3', ['--version']).status === 0;
 
 function run(command: string, args: string[], input = '') {

@@ -10,8 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { PackProblem } from '../../src/packs/index.js';
 import { problemsOf, readOutcome, writePack } from './support.js';
+import { ST2_PACKS_DIR } from '../support/st2-packs.js';
 
-const ST2 = join(import.meta.dirname, '../../../shared/st2-packs');
+const ST2 = ST2_PACKS_DIR;
 
 /** What a file is expected to produce: substrings of its errors and warnings (none: reads cleanly). */
 interface Expected {
