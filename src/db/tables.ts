@@ -1,6 +1,7 @@
 /**
- * The thirteen tables in dependency order: a table appears after every table
- * it references. Cleaning walks it backwards; tools that report per table use
+ * Attune's tables in dependency order: a table appears after every table
+ * it references (the thirteen of the data model, then the pack tables of
+ * migrations 0017 and 0018). Cleaning walks it backwards; tools that report per table use
  * it as their order.
  */
 export const TABLES = [
@@ -10,6 +11,9 @@ export const TABLES = [
   'triggers',
   'actions',
   'rules',
+  'sensors',
+  'pack_file_contents',
+  'pack_files',
   'events',
   'enforcements',
   'identities',

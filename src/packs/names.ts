@@ -2,53 +2,25 @@
  * Names and refs of pack components, StackStorm style. A component name may
  * hold dots and capitals (`st2.IntervalTimer`, `file_watch.line`); its ref is
  * `<pack>.<name>`, and the pack is what precedes the ref's first dot. This is
- * the one definition; the tables' CHECKs and src/refs.ts follow it.
+ * the reader's wording of the rules in src/refs.ts (the one definition, which
+ * the tables' CHECKs follow).
  */
 
-/** A pack ref: lowercase, as in data-model.md. */
-export const PACK_REF_PATTERN = /^[a-z][a-z0-9_-]*$/;
-export const PACK_REF_MAX_LENGTH = 64;
-
-/**
- * A component name: letters, digits, `_`, `-` and `.`, not starting with a dot
- * or a hyphen. StackStorm accepts almost any string here; Attune
- * keeps names usable in URLs, file names and CLI arguments without quoting.
- */
-export const COMPONENT_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-export const COMPONENT_NAME_MAX_LENGTH = 128;
-
-/** A component ref: `<pack ref>.<component name>`. */
-export const COMPONENT_REF_PATTERN = /^[a-z][a-z0-9_-]*\.[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-export const COMPONENT_REF_MAX_LENGTH = 255;
-
-/** True for a valid pack ref. */
-export function isPackRef(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= PACK_REF_MAX_LENGTH && PACK_REF_PATTERN.test(value);
-}
-
-/** True for a valid component name. */
-export function isComponentName(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length <= COMPONENT_NAME_MAX_LENGTH &&
-    COMPONENT_NAME_PATTERN.test(value) &&
-    !value.endsWith('.') &&
-    !value.includes('..')
-  );
-}
-
-/** True for a valid component ref (`core.st2.IntervalTimer`). */
-export function isComponentRef(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length > COMPONENT_REF_MAX_LENGTH || !COMPONENT_REF_PATTERN.test(value)) return false;
-  const { packRef, name } = splitRef(value);
-  return isPackRef(packRef) && isComponentName(name);
-}
-
-/** `core.st2.webhook` → { packRef: 'core', name: 'st2.webhook' }: the pack is what precedes the first dot. */
-export function splitRef(ref: string): { packRef: string; name: string } {
-  const dot = ref.indexOf('.');
-  return dot < 0 ? { packRef: ref, name: '' } : { packRef: ref.slice(0, dot), name: ref.slice(dot + 1) };
-}
+// The patterns and predicates are defined once, in src/refs.ts (the
+// repositories, a lower layer, use them too); they are re-exported here.
+import { COMPONENT_NAME_MAX_LENGTH, COMPONENT_REF_MAX_LENGTH, PACK_REF_PATTERN, isComponentName, isPackRef, splitRef } from '../refs.js';
+export {
+  PACK_REF_PATTERN,
+  PACK_REF_MAX_LENGTH,
+  COMPONENT_NAME_PATTERN,
+  COMPONENT_NAME_MAX_LENGTH,
+  COMPONENT_REF_PATTERN,
+  COMPONENT_REF_MAX_LENGTH,
+  isPackRef,
+  isComponentName,
+  isComponentRef,
+  splitRef,
+} from '../refs.js';
 
 /** Why `value` is not a component name, or null when it is one. */
 export function componentNameProblem(value: unknown): string | null {

@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertComponentName, splitComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
@@ -5,8 +6,17 @@ import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagina
 import { insertPackComponent } from './support/pack-component.js';
 import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
-/** How an action runs; mirrors actions_runner_type_check. */
-export const RUNNER_TYPES = ['shell', 'python', 'node', 'http', 'noop', 'inquiry', 'workflow', 'native'] as const;
+/**
+ * How an action runs; mirrors actions_runner_type_check. Attune's runners
+ * first, then the StackStorm runners Attune knows but does not have yet
+ * (src/packs/runner-types.ts): an action on one of those is stored disabled,
+ * with `disabledReason`.
+ */
+export const RUNNER_TYPES = [
+  'shell', 'shell-script', 'python', 'node', 'http', 'noop', 'inquiry', 'inject-trigger', 'workflow', 'native',
+  'orquesta', 'action-chain', 'mistral-v2', 'remote-shell-cmd', 'remote-shell-script', 'winrm-cmd', 'winrm-ps-cmd',
+  'winrm-ps-script', 'windows-cmd', 'windows-script', 'announcement', 'cloudslang',
+] as const;
 export type RunnerType = (typeof RUNNER_TYPES)[number];
 
 /** An executable task, owned by one pack version. */
@@ -24,6 +34,8 @@ export interface Action {
   /** Null when unset or when the runtime was deleted. */
   runtimeId: number | null;
   enabled: boolean;
+  /** Why the action cannot run (`runner orquesta is not supported yet`); only set on a disabled action. */
+  disabledReason: string | null;
   paramSchema: JsonObject;
   outputSchema: JsonObject;
   timeoutSeconds: number | null;
@@ -46,6 +58,8 @@ export interface CreateActionInput {
   runtimeId?: number | null;
   /** Default true. */
   enabled?: boolean;
+  /** Only with `enabled: false`. */
+  disabledReason?: string | null;
   paramSchema?: JsonObject;
   outputSchema?: JsonObject;
   timeoutSeconds?: number | null;
@@ -85,6 +99,7 @@ const table = new Table<Action>({
     entryPoint: 'entry_point',
     runtimeId: 'runtime_id',
     enabled: 'enabled',
+    disabledReason: 'disabled_reason',
     paramSchema: { column: 'param_schema', kind: 'json' },
     outputSchema: { column: 'output_schema', kind: 'json' },
     timeoutSeconds: 'timeout_seconds',
@@ -106,6 +121,7 @@ const rules: Rules = {
   entryPoint: { check: is.string({ max: 4096 }) },
   runtimeId: { check: is.id, nullable: true },
   enabled: { check: is.boolean },
+  disabledReason: { check: is.string({ min: 1, max: 1000 }), nullable: true },
   paramSchema: { check: is.object },
   outputSchema: { check: is.object },
   timeoutSeconds: { check: is.integer(1, 2_147_483_647), nullable: true },
@@ -130,6 +146,7 @@ const PARAM_TYPES: Partial<Record<keyof Action, string>> = {
   entryPoint: 'text',
   runtimeId: 'bigint',
   enabled: 'boolean',
+  disabledReason: 'text',
   paramSchema: 'jsonb',
   outputSchema: 'jsonb',
   timeoutSeconds: 'integer',
@@ -147,10 +164,13 @@ export const ActionRepository = {
    * Inserts an action in one statement, resolving the pack in the same
    * INSERT … SELECT. InvalidReferenceError for a packRef with no active
    * version, a missing packId, or a missing runtime; AlreadyExistsError for a
-   * name taken in the same pack version.
+   * name taken in the same pack version. A `disabledReason` needs `enabled: false`.
    */
   async create(db: Executor, input: CreateActionInput): Promise<Action> {
     validateInput(ENTITY, input, rules, 'create');
+    if (input.disabledReason != null && input.enabled !== false) {
+      throw new ValidationError(`${ENTITY}.disabledReason is only for a disabled action: give enabled: false with it`, { entity: ENTITY, field: 'disabledReason' });
+    }
     return insertPackComponent(db, table, { input, paramTypes: PARAM_TYPES, allowBuiltIn: false });
   },
 

@@ -3,6 +3,7 @@ import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
 import { PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { is, validateFilter, validateInput, type Rules } from './support/validate.js';
+import { activeByRef } from './support/active-version.js';
 
 /** Enforcement statuses, exactly as CHECKed by enforcements_status_check. */
 export const ENFORCEMENT_STATUSES = ['created', 'processed', 'disabled', 'failed'] as const;
@@ -131,7 +132,11 @@ function validateCreate(input: CreateEnforcementInput): void {
 async function insertEnforcement(db: Executor, input: CreateEnforcementInput, ifAbsent: boolean): Promise<{ enforcement: Enforcement; created: boolean }> {
   validateCreate(input);
   const values: unknown[] = [input.ruleId ?? input.ruleRef, input.eventId];
-  const ruleSource = input.ruleId !== undefined ? 'SELECT id, ref, trigger_ref, criteria FROM rules WHERE id = $1' : 'SELECT id, ref, trigger_ref, criteria FROM rules WHERE ref = $1';
+  // A rule given by ref is the one in the active version of its pack.
+  const ruleSource =
+    input.ruleId !== undefined
+      ? 'SELECT id, ref, trigger_ref, criteria FROM rules WHERE id = $1'
+      : activeByRef('rules', '$1', 'c.id, c.ref, c.trigger_ref, c.criteria');
   const param = (value: unknown, cast: string): string => {
     values.push(value);
     return `$${values.length}::${cast}`;
@@ -193,8 +198,8 @@ async function insertEnforcement(db: Executor, input: CreateEnforcementInput, if
   }
   // Left: ON CONFLICT DO NOTHING against a row that a concurrent transaction
   // committed after this statement's snapshot was taken. A new statement sees it.
-  const rule = input.ruleId !== undefined ? 'id = $1' : 'ref = $1';
-  const concurrent = await table.findOne(db, `rule_id = (SELECT id FROM rules WHERE ${rule}) AND event_id = $2`, [input.ruleId ?? input.ruleRef, input.eventId]);
+  const rule = input.ruleId !== undefined ? 'SELECT id FROM rules WHERE id = $1' : `SELECT id FROM (${activeByRef('rules', '$1')}) r`;
+  const concurrent = await table.findOne(db, `rule_id = (${rule}) AND event_id = $2`, [input.ruleId ?? input.ruleRef, input.eventId]);
   if (!concurrent) throw new NotFoundError(ENTITY, 'eventId', input.eventId);
   return { enforcement: concurrent, created: false };
 }

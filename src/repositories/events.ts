@@ -3,6 +3,7 @@ import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
 import { PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
 import { is, validateFilter, validateInput, type Rules } from './support/validate.js';
+import { activeByRef } from './support/active-version.js';
 
 /** One firing of a trigger. Append-only: events are never updated. */
 export interface Event {
@@ -124,7 +125,7 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
                    (i.trigger_id IS NOT NULL AND by_id.id IS NULL) AS missing, i.trigger_id AS given_trigger_id
               FROM input i
               LEFT JOIN triggers by_id ON by_id.id = i.trigger_id
-              LEFT JOIN triggers by_ref ON by_ref.ref = i.trigger_ref),
+              LEFT JOIN LATERAL (${activeByRef('triggers', 'i.trigger_ref')}) by_ref ON i.trigger_id IS NULL),
           ins AS (
             INSERT INTO events (id, trigger_id, trigger_ref, payload, source, trace_id, created_at) OVERRIDING SYSTEM VALUE
             SELECT id, trigger_id, trigger_ref, payload, source, trace_id, created_at FROM resolved
@@ -148,7 +149,8 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
 /**
  * One event in one plain statement: the hot path of sensors and webhooks,
  * so it avoids the batch statement's CTEs. By id, the trigger must exist;
- * by ref, trigger_id is the trigger's id or null when none has that ref.
+ * by ref, trigger_id is the id of the trigger with that ref in the active
+ * version of its pack (else a built-in's), or null when there is none.
  */
 async function insertEvent(db: Executor, input: CreateEventInput): Promise<Event> {
   const rest = [JSON.stringify(input.payload ?? {}), input.source ?? null, input.traceId ?? null, input.createdAt ?? null];
@@ -172,7 +174,7 @@ async function insertEvent(db: Executor, input: CreateEventInput): Promise<Event
   const result = await table.query(
     db,
     `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at)
-     VALUES ((SELECT id FROM triggers WHERE ref = $1), $1, ${values}) RETURNING ${table.columns}`,
+     VALUES ((SELECT id FROM (${activeByRef('triggers', '$1')}) t), $1, ${values}) RETURNING ${table.columns}`,
     [input.triggerRef, ...rest],
   );
   return table.fromRow(result.rows[0]!);

@@ -155,6 +155,9 @@ const filterRules: Rules = {
 
 const versionCheck = is.string({ min: 1, max: 64 });
 
+/** First key of the advisory locks on pack refs ('ATPK'); the second is hashtext(ref). */
+export const PACK_LOCK_CLASS = 0x4154504b;
+
 /** The refs of `pythonRequirements`: left out (every active pack) or an array of pack refs. */
 const refList: Check = (value, field, entity) => {
   if (!Array.isArray(value) || value.length > 10_000) throw new ValidationError(`${entity}.${field} must be an array of pack refs (at most 10000)`, { entity, field });
@@ -207,15 +210,31 @@ export const PackRepository = {
   },
 
   /**
+   * Serialises changes to the versions of one pack (activation,
+   * registration, uninstall) until the end of the caller's transaction: a
+   * transaction-scoped advisory lock on the pack ref. Call it inside a
+   * transaction; a second caller waits for the first to commit.
+   */
+  async lockRef(db: Executor, ref: string): Promise<void> {
+    assertPackRef(ref, ENTITY);
+    await table.query(db, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [PACK_LOCK_CLASS, ref]);
+  },
+
+  /**
    * Makes `version` the active one and deactivates the others, atomically
-   * (inside a savepoint when `db` is already in a transaction).
+   * (inside a savepoint when `db` is already in a transaction). Safe when
+   * two run at once for one pack: the second waits for the first to commit
+   * (PackRepository.lockRef), then switches; neither sees "already exists".
+   * Activating the active version changes nothing.
    */
   async activateVersion(db: Executor, ref: string, version: string): Promise<Pack> {
     assertPackRef(ref, ENTITY);
     versionCheck(version, 'version', ENTITY);
     const run = async (tx: Executor): Promise<Pack> => {
+      await PackRepository.lockRef(tx, ref);
       const target = await table.findOne(tx, 'ref = $1 AND version = $2', [ref, version]);
       if (!target) throw new NotFoundError(ENTITY, 'ref@version', `${ref}@${version}`);
+      if (target.isActive) return target;
       await table.query(tx, 'UPDATE packs SET is_active = false WHERE ref = $1 AND is_active AND id <> $2', [ref, target.id]);
       return table.update(tx, target.id, { isActive: true });
     };

@@ -1,14 +1,15 @@
 import { InvalidReferenceError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
-import { assertComponentName, assertComponentRef } from '../refs.js';
+import { assertComponentName, assertComponentRef, splitComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
 import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
+import { activeByRef } from './support/active-version.js';
 import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** A rule: when its trigger fires and the criteria match the event, run its action. */
 export interface Rule {
   id: number;
-  /** `<pack_ref>.<name>`, unique. */
+  /** `<pack_ref>.<name>`; unique within a pack version, repeated across versions. */
   ref: string;
   packId: number;
   packRef: string;
@@ -146,22 +147,25 @@ function validateCreate(input: CreateRuleInput): void {
   oneOf(fields, 'actionRef', 'actionId', true);
 }
 
-/** The subquery that finds the trigger (`id`, `ref`) given by id or ref; `$n` is its parameter. */
+/**
+ * The subquery that finds the trigger (`id`, `ref`) given by id, or by ref in
+ * the active version of its pack (else a built-in); `$n` is its parameter.
+ */
 function triggerSource(input: { triggerId?: number | undefined }, n: number): string {
-  return input.triggerId !== undefined ? `SELECT id, ref FROM triggers WHERE id = $${n}` : `SELECT id, ref FROM triggers WHERE ref = $${n}`;
+  return input.triggerId !== undefined ? `SELECT id, ref FROM triggers WHERE id = $${n}` : activeByRef('triggers', `$${n}`);
 }
 
 /** The action given by id, or by ref in the active version of its pack. */
 function actionSource(input: { actionId?: number | undefined }, n: number): string {
   return input.actionId !== undefined
     ? `SELECT id, ref FROM actions WHERE id = $${n}`
-    : `SELECT a.id, a.ref FROM actions a JOIN packs p ON p.id = a.pack_id AND p.is_active WHERE a.ref = $${n} ORDER BY a.id LIMIT 1`;
+    : activeByRef('actions', `$${n}`);
 }
 
 function missingTrigger(input: { triggerId?: number | undefined; triggerRef?: string | undefined }): InvalidReferenceError {
   return input.triggerId !== undefined
     ? new InvalidReferenceError(`${ENTITY}.triggerId ${input.triggerId} does not name an existing trigger`, { entity: ENTITY, field: 'triggerId', value: input.triggerId })
-    : new InvalidReferenceError(`${ENTITY}.triggerRef '${input.triggerRef}' does not name an existing trigger`, { entity: ENTITY, field: 'triggerRef', value: input.triggerRef });
+    : new InvalidReferenceError(`${ENTITY}.triggerRef '${input.triggerRef}' does not name a trigger in the active version of its pack`, { entity: ENTITY, field: 'triggerRef', value: input.triggerRef });
 }
 
 function missingAction(input: { actionId?: number | undefined; actionRef?: string | undefined }): InvalidReferenceError {
@@ -217,22 +221,30 @@ export const RuleRepository = {
   findById: (db: Executor, id: number): Promise<Rule | null> => table.findById(db, id),
   getById: (db: Executor, id: number): Promise<Rule> => table.getById(db, id),
 
+  /** The rule with this ref in the active version of its pack, or null. */
   async findByRef(db: Executor, ref: string): Promise<Rule | null> {
-    assertComponentRef(ref, ENTITY);
-    return table.findOne(db, 'ref = $1', [ref]);
+    const { packRef, name } = splitComponentRef(ref, ENTITY);
+    return table.findOne(db, 'pack_id = (SELECT id FROM packs WHERE ref = $1 AND is_active) AND name = $2', [packRef, name]);
   },
 
+  /** The rule with this ref in the active version of its pack; NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Rule> {
     return found(await RuleRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },
 
   /**
-   * The rule engine's query: enabled rules listening to `triggerRef`, in id
-   * order. Served by the partial index rules_trigger_ref_enabled_idx.
+   * The rule engine's query: enabled rules of active pack versions listening
+   * to `triggerRef`, in id order. Served by the partial index
+   * rules_trigger_ref_enabled_idx, each rule's pack checked by primary key.
    */
   async listEnabledForTrigger(db: Executor, triggerRef: string): Promise<Rule[]> {
     assertComponentRef(triggerRef, ENTITY, 'triggerRef');
-    return table.findAll(db, 'trigger_ref = $1 AND enabled', [triggerRef], 'id');
+    return table.findAll(
+      db,
+      'trigger_ref = $1 AND enabled AND EXISTS (SELECT 1 FROM packs p WHERE p.id = rules.pack_id AND p.is_active)',
+      [triggerRef],
+      'id',
+    );
   },
 
   /** Filters and pagination, ordered by ref. */

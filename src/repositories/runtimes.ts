@@ -3,6 +3,7 @@ import { assertComponentName, assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
 import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
+import { activeByRef } from './support/active-version.js';
 import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** How a runtime executes code; mirrors runtimes_kind_check. */
@@ -12,7 +13,7 @@ export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
 /** How an action or sensor is executed. Built-in runtimes have a packRef but no pack row. */
 export interface Runtime {
   id: number;
-  /** `<packRef>.<name>`, unique. */
+  /** `<packRef>.<name>`; unique within a pack version (and among built-ins), repeated across versions. */
   ref: string;
   /** The pack version that owns it; null for a built-in. */
   packId: number | null;
@@ -110,7 +111,8 @@ const PARAM_TYPES: Partial<Record<keyof Runtime, string>> = {
 export const RuntimeRepository = {
   /**
    * Inserts a runtime in one statement, resolving the pack in the same
-   * INSERT … SELECT. AlreadyExistsError for a taken ref; InvalidReferenceError
+   * INSERT … SELECT. AlreadyExistsError for a name taken in the same pack
+   * version (or a built-in's ref taken by another built-in); InvalidReferenceError
    * for a packId that does not exist or does not match packRef.
    */
   async create(db: Executor, input: CreateRuntimeInput): Promise<Runtime> {
@@ -121,13 +123,14 @@ export const RuntimeRepository = {
   findById: (db: Executor, id: number): Promise<Runtime | null> => table.findById(db, id),
   getById: (db: Executor, id: number): Promise<Runtime> => table.getById(db, id),
 
-  /** The runtime with this ref (`pack.name`), or null. */
+  /** The runtime with this ref (`pack.name`) in the active version of its pack, else the built-in with it, or null. */
   async findByRef(db: Executor, ref: string): Promise<Runtime | null> {
     assertComponentRef(ref, ENTITY);
-    return table.findOne(db, 'ref = $1', [ref]);
+    const result = await table.query(db, activeByRef('runtimes', '$1', table.columns), [ref]);
+    return result.rows.length === 0 ? null : table.fromRow(result.rows[0]!);
   },
 
-  /** The runtime with this ref; NotFoundError when there is none. */
+  /** The runtime with this ref in the active version of its pack (else a built-in); NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Runtime> {
     return found(await RuntimeRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },

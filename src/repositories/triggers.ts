@@ -5,12 +5,13 @@ import { assertComponentName, assertComponentRef } from '../refs.js';
 import type { JsonObject } from './packs.js';
 import { found, PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { insertPackComponent } from './support/pack-component.js';
+import { activeByRef } from './support/active-version.js';
 import { is, validateFilter, validateInput, type Check, type Rules } from './support/validate.js';
 
 /** An event type. Built-in triggers have a packRef but no pack row. */
 export interface Trigger {
   id: number;
-  /** `<packRef>.<name>`, unique. */
+  /** `<packRef>.<name>`; unique within a pack version (and among built-ins), repeated across versions. */
   ref: string;
   /** The pack version that owns it; null for a built-in. */
   packId: number | null;
@@ -127,7 +128,8 @@ export function generateWebhookKey(): string {
 export const TriggerRepository = {
   /**
    * Inserts a trigger in one statement, resolving the pack in the same
-   * INSERT … SELECT. AlreadyExistsError for a taken ref; InvalidReferenceError
+   * INSERT … SELECT. AlreadyExistsError for a name taken in the same pack
+   * version (or a built-in's ref taken by another built-in); InvalidReferenceError
    * for a packId that does not exist or does not match packRef.
    */
   async create(db: Executor, input: CreateTriggerInput): Promise<Trigger> {
@@ -138,13 +140,14 @@ export const TriggerRepository = {
   findById: (db: Executor, id: number): Promise<Trigger | null> => table.findById(db, id),
   getById: (db: Executor, id: number): Promise<Trigger> => table.getById(db, id),
 
-  /** The trigger with this ref (`pack.name`), or null. */
+  /** The trigger with this ref (`pack.name`) in the active version of its pack, else the built-in with it, or null. */
   async findByRef(db: Executor, ref: string): Promise<Trigger | null> {
     assertComponentRef(ref, ENTITY);
-    return table.findOne(db, 'ref = $1', [ref]);
+    const result = await table.query(db, activeByRef('triggers', '$1', table.columns), [ref]);
+    return result.rows.length === 0 ? null : table.fromRow(result.rows[0]!);
   },
 
-  /** The trigger with this ref; NotFoundError when there is none. */
+  /** The trigger with this ref in the active version of its pack (else a built-in); NotFoundError when there is none. */
   async getByRef(db: Executor, ref: string): Promise<Trigger> {
     return found(await TriggerRepository.findByRef(db, ref), ENTITY, 'ref', ref);
   },

@@ -33,6 +33,9 @@ async function dbError(db: pg.PoolClient, fn: (tx: pg.PoolClient) => Promise<unk
   throw new Error('expected the statement to fail, but it succeeded');
 }
 
+/** SHA-256 of the one byte 'x': the content pack file rows point at. */
+const SHA_OF_X = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881';
+
 /** Rows the tables under test point at. */
 async function parents(db: pg.ClientBase) {
   const packRef = uniqueName('ck');
@@ -44,7 +47,13 @@ async function parents(db: pg.ClientBase) {
   });
   const event = await insert(db, 'events', { trigger_id: trigger.id, trigger_ref: trigger.ref });
   const execution = await insert(db, 'executions', { action_id: action.id, action_ref: action.ref });
-  return { packRef, pack, trigger, action, rule, event, execution };
+  const content = (
+    await db.query(
+      `INSERT INTO pack_file_contents (sha256, size, content) VALUES ($1, 1, 'x') ON CONFLICT (sha256) DO UPDATE SET size = 1 RETURNING *`,
+      [SHA_OF_X],
+    )
+  ).rows[0]!;
+  return { packRef, pack, trigger, action, rule, event, execution, content };
 }
 type Parents = Awaited<ReturnType<typeof parents>>;
 
@@ -63,6 +72,9 @@ const VALID: Record<string, (p: Parents) => Values> = {
   inquiries: (p) => ({ execution_id: p.execution.id, prompt: 'Go?' }),
   keys: () => ({ owner_type: 'system', owner: 'system', name: uniqueName('k'), value: JSON.stringify('v') }),
   notifications: () => ({ channel: 'attune_test', entity_type: 'execution', entity_id: 1, activity: 'created' }),
+  sensors: (p) => ({ pack_id: p.pack.id, pack_ref: p.packRef, name: 'watch.Files', ref: `${p.packRef}.watch.Files`, entry_point: 'watch.py' }),
+  pack_file_contents: () => ({ sha256: 'c'.repeat(64), size: 1, content: Buffer.from('x') }),
+  pack_files: (p) => ({ pack_id: p.pack.id, path: 'actions/run.sh', size: 1, content_id: p.content.id, sha256: SHA_OF_X }),
 };
 
 describe('every valid base row is accepted', () => {
@@ -93,7 +105,10 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
   ['pack node_dependencies as a string', 'packs', { node_dependencies: '"left-pad"' }, 'packs_node_dependencies_check'],
 
   ['runtime ref without a dot', 'runtimes', { ref: 'nodot' }, 'runtimes_ref_check'],
-  ['runtime ref with two dots', 'runtimes', { ref: 'a.b.c', pack_ref: 'a', name: 'b.c' }, 'runtimes_ref_check'],
+  ['runtime ref with two dots in a row', 'runtimes', { ref: 'a.b..c', pack_ref: 'a', name: 'b..c' }, 'runtimes_ref_check'],
+  ['runtime ref ending with a dot', 'runtimes', { ref: 'a.b.', pack_ref: 'a', name: 'b.' }, 'runtimes_ref_check'],
+  ['runtime pack_ref with a dot', 'runtimes', { ref: 'a.b.rt', pack_ref: 'a.b', name: 'rt' }, 'runtimes_pack_ref_check'],
+  ['runtime name of 129 characters', 'runtimes', { ref: `a.${'n'.repeat(129)}`, pack_ref: 'a', name: 'n'.repeat(129) }, 'runtimes_name_check'],
   ['runtime ref not pack_ref.name', 'runtimes', { name: 'other' }, 'runtimes_ref_parts_check'],
   ['runtime kind java', 'runtimes', { kind: 'java' }, 'runtimes_kind_check'],
 
@@ -106,11 +121,17 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
   ['worker type cloud', 'workers', { worker_type: 'cloud' }, 'workers_worker_type_check'],
   ['empty worker name', 'workers', { name: '' }, 'workers_name_check'],
 
-  ['trigger ref with uppercase', 'triggers', { ref: 'Core.Tick', pack_ref: 'Core', name: 'Tick' }, 'triggers_ref_check'],
+  ['trigger ref with an uppercase pack', 'triggers', { ref: 'Core.Tick', pack_ref: 'core', name: 'Tick' }, 'triggers_ref_check'],
+  ['trigger pack_ref with uppercase', 'triggers', { ref: 'c.Tick', pack_ref: 'C', name: 'Tick' }, 'triggers_pack_ref_check'],
+  ['trigger name of 129 characters', 'triggers', { ref: `a.${'n'.repeat(129)}`, pack_ref: 'a', name: 'n'.repeat(129) }, 'triggers_name_check'],
   ['trigger ref not pack_ref.name', 'triggers', { name: 'different' }, 'triggers_ref_parts_check'],
   ['webhook key shorter than 16', 'triggers', { webhook_key: 'short' }, 'triggers_webhook_key_check'],
 
   ['action ref without a pack', 'actions', { ref: '.a2' }, 'actions_ref_check'],
+  ['action pack_ref with a dot', 'actions', { ref: 'a.b.a2', pack_ref: 'a.b', name: 'a2' }, 'actions_pack_ref_check'],
+  ['action name of 129 characters', 'actions', { ref: `a.${'n'.repeat(129)}`, pack_ref: 'a', name: 'n'.repeat(129) }, 'actions_name_check'],
+  ['enabled action with a disabled_reason', 'actions', { disabled_reason: 'runner orquesta is not supported yet' }, 'actions_disabled_reason_check'],
+  ['disabled action with an empty disabled_reason', 'actions', { enabled: false, disabled_reason: '' }, 'actions_disabled_reason_check'],
   ['action ref not pack_ref.name', 'actions', { name: 'other' }, 'actions_ref_parts_check'],
   ['action runner_type java', 'actions', { runner_type: 'java' }, 'actions_runner_type_check'],
   ['action timeout 0', 'actions', { timeout_seconds: 0 }, 'actions_timeout_seconds_check'],
@@ -120,6 +141,28 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
   ['rule ref not pack_ref.name', 'rules', { name: 'other' }, 'rules_ref_parts_check'],
   ['rule trigger_ref without a dot', 'rules', { trigger_ref: 'tick' }, 'rules_trigger_ref_check'],
   ['rule action_ref with uppercase', 'rules', { action_ref: 'Core.Echo' }, 'rules_action_ref_check'],
+  ['rule trigger_ref with two dots in a row', 'rules', { trigger_ref: 'core..tick' }, 'rules_trigger_ref_check'],
+  ['rule ref with a space', 'rules', { ref: 'p.r 2', pack_ref: 'p', name: 'r 2' }, 'rules_ref_check'],
+  ['rule pack_ref with uppercase', 'rules', { ref: 'p.r2', pack_ref: 'P', name: 'r2' }, 'rules_pack_ref_check'],
+  ['rule name of 129 characters', 'rules', { ref: `a.${'n'.repeat(129)}`, pack_ref: 'a', name: 'n'.repeat(129) }, 'rules_name_check'],
+
+  ['sensor ref with a leading dot in the name', 'sensors', { ref: 'p..w', pack_ref: 'p', name: '.w' }, 'sensors_ref_check'],
+  ['sensor ref not pack_ref.name', 'sensors', { name: 'other' }, 'sensors_ref_parts_check'],
+  ['sensor pack_ref with uppercase', 'sensors', { ref: 'p.w', pack_ref: 'P', name: 'w' }, 'sensors_pack_ref_check'],
+  ['sensor name of 129 characters', 'sensors', { ref: `a.${'n'.repeat(129)}`, pack_ref: 'a', name: 'n'.repeat(129) }, 'sensors_name_check'],
+  ['sensor with an empty entry_point', 'sensors', { entry_point: '' }, 'sensors_entry_point_check'],
+  ['sensor runner_type ruby', 'sensors', { runner_type: 'ruby' }, 'sensors_runner_type_check'],
+  ['sensor poll_interval 0', 'sensors', { poll_interval: 0 }, 'sensors_poll_interval_check'],
+
+  ['pack file content sha256 in uppercase', 'pack_file_contents', { sha256: 'A'.repeat(64) }, 'pack_file_contents_sha256_check'],
+  ['pack file content whose size is not its length', 'pack_file_contents', { sha256: 'b'.repeat(64), size: 2 }, 'pack_file_contents_size_check'],
+  ['pack file path ../../etc/passwd', 'pack_files', { path: '../../etc/passwd' }, 'pack_files_path_check'],
+  ['absolute pack file path', 'pack_files', { path: '/etc/passwd' }, 'pack_files_path_check'],
+  ['pack file path with a . segment', 'pack_files', { path: 'actions/./run.sh' }, 'pack_files_path_check'],
+  ['pack file path with a backslash', 'pack_files', { path: 'actions\\run.sh' }, 'pack_files_path_check'],
+  ['pack file path ending with /', 'pack_files', { path: 'actions/' }, 'pack_files_path_check'],
+  ['pack file size -1', 'pack_files', { size: -1 }, 'pack_files_size_check'],
+  ['pack file sha256 that is not a digest', 'pack_files', { sha256: 'abc' }, 'pack_files_sha256_check'],
 
   ['event trigger_ref without a dot', 'events', { trigger_ref: 'tick' }, 'events_trigger_ref_check'],
 
@@ -373,12 +416,34 @@ describe('UNIQUE constraints', () => {
     await insert(ctx.db, 'actions', { ...action, pack_id: v2.id });
   });
 
-  it('rules, runtimes and triggers: ref is unique', async () => {
+  it('rules, runtimes, triggers and sensors: (pack_id, name) is unique; the same ref may exist in another version', async () => {
     const p = await parents(ctx.db);
-    await expectDuplicate('rules', { ...VALID.rules!(p), ref: p.rule.ref, name: 'r' }, 'rules_ref_key');
-    await expectDuplicate('triggers', { ...VALID.triggers!(p), ref: p.trigger.ref, name: 't' }, 'triggers_ref_key');
+    const v2 = await insert(ctx.db, 'packs', { ref: p.packRef, version: '2.0.0', name: 'v2', is_active: false });
+    await expectDuplicate('rules', { ...VALID.rules!(p), ref: p.rule.ref, name: 'r' }, 'rules_pack_id_name_key');
+    await insert(ctx.db, 'rules', { ...VALID.rules!(p), ref: p.rule.ref, name: 'r', pack_id: v2.id });
+    await expectDuplicate('triggers', { ...VALID.triggers!(p), ref: p.trigger.ref, name: 't' }, 'triggers_pack_id_name_key');
+    await insert(ctx.db, 'triggers', { ...VALID.triggers!(p), ref: p.trigger.ref, name: 't', pack_id: v2.id });
     await insert(ctx.db, 'runtimes', VALID.runtimes!(p));
-    await expectDuplicate('runtimes', VALID.runtimes!(p), 'runtimes_ref_key');
+    await expectDuplicate('runtimes', VALID.runtimes!(p), 'runtimes_pack_id_name_key');
+    await insert(ctx.db, 'runtimes', { ...VALID.runtimes!(p), pack_id: v2.id });
+    await insert(ctx.db, 'sensors', VALID.sensors!(p));
+    await expectDuplicate('sensors', VALID.sensors!(p), 'sensors_pack_id_name_key');
+    await insert(ctx.db, 'sensors', { ...VALID.sensors!(p), pack_id: v2.id });
+  });
+
+  it('built-in runtimes and triggers (no pack row): ref is unique among them', async () => {
+    const ref = uniqueName('bi');
+    await insert(ctx.db, 'triggers', { ref: `${ref}.tick`, pack_ref: ref, name: 'tick' });
+    await expectDuplicate('triggers', { ref: `${ref}.tick`, pack_ref: ref, name: 'tick' }, 'triggers_builtin_ref_key');
+    await insert(ctx.db, 'runtimes', { ref: `${ref}.sh`, pack_ref: ref, name: 'sh', kind: 'shell' });
+    await expectDuplicate('runtimes', { ref: `${ref}.sh`, pack_ref: ref, name: 'sh', kind: 'shell' }, 'runtimes_builtin_ref_key');
+  });
+
+  it('pack files: (pack_id, path) is unique, a content once per sha256', async () => {
+    const p = await parents(ctx.db);
+    await insert(ctx.db, 'pack_files', VALID.pack_files!(p));
+    await expectDuplicate('pack_files', VALID.pack_files!(p), 'pack_files_pack_id_path_key');
+    await expectDuplicate('pack_file_contents', { ...VALID.pack_file_contents!(p), sha256: SHA_OF_X }, 'pack_file_contents_sha256_key');
   });
 
   it('triggers: webhook_key is unique, and many triggers may have none', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/transaction.js';
@@ -50,7 +51,11 @@ async function seed(db: pg.ClientBase) {
   const inquiry = await insert(db, 'inquiries', {
     execution_id: execution.id, prompt: 'Approve?', assigned_to: identity.id, responded_by: other.id, status: 'responded', responded_at: new Date(),
   });
-  return { packRef, pack, runtime, worker, trigger, action, rule, event, enforcement, identity, other, execution, inquiry };
+  const sensor = await insert(db, 'sensors', { pack_id: pack.id, pack_ref: packRef, name: 'watch', ref: `${packRef}.watch`, entry_point: 'watch.py' });
+  const bytes = Buffer.from(packRef);
+  const content = await insert(db, 'pack_file_contents', { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, content: bytes });
+  const file = await insert(db, 'pack_files', { pack_id: pack.id, path: 'pack.yaml', size: bytes.length, content_id: content.id, sha256: content.sha256 });
+  return { packRef, pack, runtime, worker, trigger, action, rule, event, enforcement, identity, other, execution, inquiry, sensor, content, file };
 }
 
 /** Runs `sql` in a savepoint, expecting it to fail; returns the driver error. */
@@ -123,6 +128,7 @@ describe('foreign key enforcement', () => {
     const rowIds: Record<string, number> = {
       runtimes: s.runtime.id, triggers: s.trigger.id, actions: s.action.id, rules: s.rule.id, workers: s.worker.id,
       events: s.event.id, enforcements: s.enforcement.id, executions: s.execution.id, inquiries: s.inquiry.id,
+      sensors: s.sensor.id, pack_files: s.file.id,
     };
     const error = await sqlError(ctx.db, `UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [2_000_000_000, rowIds[table]]);
     expect(error.code).toBe('23503');
@@ -152,6 +158,17 @@ describe('deleting a pack', () => {
     expect(await row(ctx.db, 'executions', s.execution.id)).toMatchObject({ action_id: null, action_ref: s.action.ref });
     // Another pack's rows are untouched.
     expect(await row(ctx.db, 'actions', keptAction.id)).toMatchObject({ pack_id: otherPack.id });
+  });
+
+  it('removes its sensors and file list; a file content stays, and cannot go while a version lists it', async () => {
+    const s = await seed(ctx.db);
+    const refused = await sqlError(ctx.db, 'DELETE FROM pack_file_contents WHERE id = $1', [s.content.id]);
+    expect({ code: refused.code, constraint: refused.constraint }).toEqual({ code: '23503', constraint: 'pack_files_content_id_fkey' });
+    await ctx.db.query('DELETE FROM packs WHERE id = $1', [s.pack.id]);
+    expect(await row(ctx.db, 'sensors', s.sensor.id)).toBeUndefined();
+    expect(await row(ctx.db, 'pack_files', s.file.id)).toBeUndefined();
+    expect(await row(ctx.db, 'pack_file_contents', s.content.id)).toMatchObject({ sha256: s.content.sha256 });
+    expect((await ctx.db.query('DELETE FROM pack_file_contents WHERE id = $1', [s.content.id])).rowCount).toBe(1);
   });
 
   it('keeps built-in runtimes and triggers (pack_id NULL) that merely share the pack ref', async () => {

@@ -97,9 +97,17 @@ const DOCUMENTED: Record<(typeof TABLES)[number], Record<string, string>> = {
   notifications: {
     channel: 'text!', entity_type: 'text!', entity_id: 'bigint', activity: 'text!', state: 'text!', content: 'jsonb',
   },
+  // The data model's "later tables" (docs/database.md): pack_files and sensors.
+  sensors: {
+    pack_id: 'bigint!', pack_ref: 'text!', name: 'text!', ref: 'text!', entry_point: 'text!', runner_type: 'text!',
+    class_name: 'text?', trigger_types: 'text[]!', param_schema: 'jsonb', parameters: 'jsonb', poll_interval: 'integer?',
+    enabled: 'boolean!', description: 'text',
+  },
+  pack_file_contents: { sha256: 'text!', size: 'bigint!', content: 'bytea!' },
+  pack_files: { pack_id: 'bigint!', path: 'text!', size: 'bigint!', content_id: 'bigint!', sha256: 'text!', executable: 'boolean!' },
 };
 
-const APPEND_ONLY = new Set<string>(['events']);
+const APPEND_ONLY = new Set<string>(['events', 'pack_file_contents']);
 
 let pool: pg.Pool;
 let columns: ColumnInfo[];
@@ -153,13 +161,13 @@ function method(definition: string): string {
 }
 
 describe('tables', () => {
-  it('has exactly the thirteen documented tables (plus the migration history) in schema attune', async () => {
+  it('has exactly the documented tables (the thirteen, the pack tables, and the migration history) in schema attune', async () => {
     const result = await pool.query<{ relname: string }>(
       `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'attune' AND c.relkind IN ('r', 'p') ORDER BY 1`,
     );
     expect(result.rows.map((r) => r.relname)).toEqual([...TABLES, 'schema_migrations'].sort());
-    expect(TABLES).toHaveLength(13);
+    expect(TABLES).toHaveLength(16);
   });
 
   it('puts no Attune table in public', async () => {
@@ -224,6 +232,8 @@ describe('columns', () => {
       ['runtimes', 'pack_id', 'pack_ref'],
       ['triggers', 'pack_id', 'pack_ref'],
       ['rules', 'pack_id', 'pack_ref'],
+      ['sensors', 'pack_id', 'pack_ref'],
+      ['pack_files', 'content_id', 'sha256'],
     ];
     for (const [table, id, ref] of pairs) {
       expect(column(table, id)?.type, `${table}.${id}`).toBe('bigint');
@@ -257,9 +267,14 @@ describe('unique constraints', () => {
     ['packs', 'packs_ref_version_key', 'btree (ref, version)', null],
     ['packs', 'packs_one_active_per_ref', 'btree (ref)', 'is_active'],
     ['actions', 'actions_pack_id_name_key', 'btree (pack_id, name)', null],
-    ['rules', 'rules_ref_key', 'btree (ref)', null],
-    ['runtimes', 'runtimes_ref_key', 'btree (ref)', null],
-    ['triggers', 'triggers_ref_key', 'btree (ref)', null],
+    ['rules', 'rules_pack_id_name_key', 'btree (pack_id, name)', null],
+    ['runtimes', 'runtimes_pack_id_name_key', 'btree (pack_id, name)', null],
+    ['runtimes', 'runtimes_builtin_ref_key', 'btree (ref)', '(pack_id IS NULL)'],
+    ['triggers', 'triggers_pack_id_name_key', 'btree (pack_id, name)', null],
+    ['triggers', 'triggers_builtin_ref_key', 'btree (ref)', '(pack_id IS NULL)'],
+    ['sensors', 'sensors_pack_id_name_key', 'btree (pack_id, name)', null],
+    ['pack_files', 'pack_files_pack_id_path_key', 'btree (pack_id, path)', null],
+    ['pack_file_contents', 'pack_file_contents_sha256_key', 'btree (sha256)', null],
     ['triggers', 'triggers_webhook_key_key', 'btree (webhook_key)', null],
     ['workers', 'workers_name_key', 'btree (name)', null],
     ['identities', 'identities_login_lower_key', 'btree (lower(login))', null],
@@ -287,7 +302,12 @@ describe('indexes', () => {
     ['actions', 'actions_enabled_idx', 'btree (id)', 'enabled'],
     ['rules', 'rules_trigger_ref_enabled_idx', 'btree (trigger_ref)', 'enabled'],
     ['rules', 'rules_action_id_idx', 'btree (action_id)', null],
-    ['rules', 'rules_pack_id_idx', 'btree (pack_id)', null],
+    ['rules', 'rules_ref_idx', 'btree (ref)', null],
+    ['triggers', 'triggers_ref_idx', 'btree (ref)', null],
+    ['runtimes', 'runtimes_ref_idx', 'btree (ref)', null],
+    ['sensors', 'sensors_ref_idx', 'btree (ref)', null],
+    ['sensors', 'sensors_trigger_types_idx', 'gin (trigger_types)', null],
+    ['pack_files', 'pack_files_content_id_idx', 'btree (content_id)', null],
     ['events', 'events_trigger_ref_created_at_idx', 'btree (trigger_ref, created_at DESC, id DESC)', null],
     ['events', 'events_created_at_idx', 'btree (created_at DESC, id DESC)', null],
     ['enforcements', 'enforcements_status_created_at_idx', 'btree (status, created_at, id)', null],
@@ -312,7 +332,10 @@ describe('indexes', () => {
       })),
     );
     expect(declared.length).toBeGreaterThanOrEqual(30);
-    const missing = declared.filter((d) => !indexes.some((i) => i.name === d.name && i.table === d.table && i.unique === d.unique));
+    // An index a later migration drops (0016 drops pack_id indexes that its unique (pack_id, name) keys replace).
+    const dropped = new Set(loadMigrations().flatMap((m) => [...m.sql.matchAll(/DROP\s+INDEX\s+(\w+)/gi)].map((match) => match[1]!)));
+    expect(dropped).toEqual(new Set(['runtimes_pack_id_idx', 'triggers_pack_id_idx', 'rules_pack_id_idx']));
+    const missing = declared.filter((d) => !dropped.has(d.name) && !indexes.some((i) => i.name === d.name && i.table === d.table && i.unique === d.unique));
     expect(missing).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TABLES } from '../../src/db/tables.js';
@@ -41,7 +42,16 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
   const inquiries = await insert(db, 'inquiries', { execution_id: executions.id, prompt: 'Approve?' });
   const keys = await insert(db, 'keys', { owner_type: 'pack', owner: packRef, name: 'token', value: JSON.stringify('v') });
   const notifications = await insert(db, 'notifications', { channel: 'attune_test', entity_type: 'pack', entity_id: packs.id, activity: 'created' });
-  return { packs, runtimes, workers, triggers, actions, rules, events, enforcements, identities, executions, inquiries, keys, notifications };
+  const sensors = await insert(db, 'sensors', { pack_id: packs.id, pack_ref: packRef, name: 'watch', ref: `${packRef}.watch`, entry_point: 'watch.py' });
+  const content = Buffer.from(packRef);
+  const pack_file_contents = await insert(db, 'pack_file_contents', { sha256: createHash('sha256').update(content).digest('hex'), size: content.length, content });
+  const pack_files = await insert(db, 'pack_files', {
+    pack_id: packs.id, path: 'pack.yaml', size: content.length, content_id: pack_file_contents.id, sha256: pack_file_contents.sha256,
+  });
+  return {
+    packs, runtimes, workers, triggers, actions, rules, events, enforcements, identities, executions, inquiries, keys, notifications,
+    sensors, pack_file_contents, pack_files,
+  };
 }
 
 /** For each mutable table, an ordinary change that does not touch the timestamps. */
@@ -58,22 +68,27 @@ const CHANGES: [table: string, set: string][] = [
   ['inquiries', `prompt = 'Changed?'`],
   ['keys', `value = '"changed"'`],
   ['notifications', `state = 'delivered'`],
+  ['sensors', `description = 'changed'`],
+  ['pack_files', 'executable = true'],
 ];
+
+/** Tables without updated_at: rows that never change. */
+const APPEND_ONLY = new Set(['events', 'pack_file_contents']);
 
 describe('timestamps on insert', () => {
   it.each(TABLES)('%s: created_at (and updated_at) default to the transaction time', async (table) => {
     const rows = await seed(ctx.db);
     const result = await ctx.db.query<{ created: boolean; updated: boolean | null }>(
-      `SELECT created_at = now() AS created, ${table === 'events' ? 'NULL::boolean' : 'updated_at = now()'} AS updated FROM ${table} WHERE id = $1`,
+      `SELECT created_at = now() AS created, ${APPEND_ONLY.has(table) ? 'NULL::boolean' : 'updated_at = now()'} AS updated FROM ${table} WHERE id = $1`,
       [rows[table as keyof typeof rows].id],
     );
-    expect(result.rows[0]).toEqual({ created: true, updated: table === 'events' ? null : true });
+    expect(result.rows[0]).toEqual({ created: true, updated: APPEND_ONLY.has(table) ? null : true });
   });
 });
 
 describe('set_updated_at', () => {
   it('has a change for every mutable table', () => {
-    expect(CHANGES.map(([table]) => table).sort()).toEqual(TABLES.filter((t) => t !== 'events').sort());
+    expect(CHANGES.map(([table]) => table).sort()).toEqual(TABLES.filter((t) => !APPEND_ONLY.has(t)).sort());
   });
 
   it.each(CHANGES)('%s: an UPDATE moves updated_at past its old value and leaves created_at, even in one transaction', async (table, set) => {

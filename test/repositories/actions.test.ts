@@ -145,8 +145,9 @@ describe('ActionRepository.create', () => {
     [{ packId: undefined }, 'packRef'],
     [{ packId: 'one' }, 'packId'],
     [{ packRef: 'Core' }, 'packRef'],
-    [{ name: 'Echo' }, 'name'],
-    [{ name: 'core.echo' }, 'name'],
+    [{ name: 'Echo!' }, 'name'],
+    [{ name: 'core..echo' }, 'name'],
+    [{ disabledReason: 'runner x is not supported yet' }, 'disabledReason'],
     [{ name: 'x'.repeat(129) }, 'name'],
     [{ runnerType: 'bash' }, 'runnerType'],
     [{ runnerType: undefined }, 'runnerType'],
@@ -220,7 +221,7 @@ describe('action lookups', () => {
   });
 
   it('refuses malformed refs and ids before any SQL', async () => {
-    for (const ref of ['core', 'core.a.b', 'Core.echo', '']) {
+    for (const ref of ['core', 'core.a..b', 'Core.echo', 'core.echo.', '']) {
       expect(await expectErrorType(ActionRepository.findByRef(ctx.db, ref), ValidationError)).toMatchObject({ field: 'ref' });
     }
     await expectErrorType(ActionRepository.getById(ctx.db, 0), ValidationError);

@@ -166,11 +166,11 @@ describe('RuleRepository.create', () => {
 
   it.each<[string, Record<string, unknown>, string]>([
     ['a malformed trigger ref', { triggerRef: 'Not A Ref' }, 'triggerRef'],
-    ['a trigger ref with two dots', { triggerRef: 'a.b.c' }, 'triggerRef'],
+    ['a trigger ref with two dots in a row', { triggerRef: 'a.b..c' }, 'triggerRef'],
     ['a malformed action ref', { actionRef: 'noDot' }, 'actionRef'],
     ['a malformed pack ref', { packRef: 'Bad' }, 'packRef'],
-    ['a name with a dot', { name: 'a.b' }, 'name'],
-    ['an uppercase name', { name: 'Upper' }, 'name'],
+    ['a name ending with a dot', { name: 'a.' }, 'name'],
+    ['a name with a space', { name: 'Up per' }, 'name'],
     ['criteria that are an array', { criteria: [] }, 'criteria'],
     ['actionParams that are a string', { actionParams: 'x' }, 'actionParams'],
     ['enabled that is a string', { enabled: 'yes' }, 'enabled'],
@@ -201,14 +201,14 @@ describe('RuleRepository.create', () => {
     expect(db.statements).toHaveLength(0);
   });
 
-  it('rejects a taken ref with AlreadyExistsError and keeps the first rule', async () => {
+  it('rejects a name taken in the same pack version with AlreadyExistsError and keeps the first rule', async () => {
     const { pack, trigger, action } = await parents(ctx.db);
     const first = await new RuleFixture('twice').forPack(pack).forTrigger(trigger).forAction(action).create(ctx.db);
     const error = await expectErrorType(
       withTransaction(ctx.db, (tx) => new RuleFixture('twice').forPack(pack).forTrigger(trigger).forAction(action).withLabel('second').create(tx)),
       AlreadyExistsError,
     );
-    expect(error).toMatchObject({ code: 'ATTUNE_ALREADY_EXISTS', entity: 'rule', field: 'ref', value: first.ref });
+    expect(error).toMatchObject({ code: 'ATTUNE_ALREADY_EXISTS', entity: 'rule', field: 'pack_id, name' });
     expect((await RuleRepository.getByRef(ctx.db, first.ref)).label).toBe(first.label);
   });
 });
@@ -247,6 +247,22 @@ describe('RuleRepository.listEnabledForTrigger', () => {
     const rules = await RuleRepository.listEnabledForTrigger(ctx.db, trigger.ref);
     expect(rules.map((r) => r.id)).toEqual([a.id, b.id]);
     expect(await RuleRepository.listEnabledForTrigger(ctx.db, 'quiet.trigger')).toEqual([]);
+  });
+
+  it('returns only rules of the active version of their pack, following activation', async () => {
+    const ref = uniqueName('versioned');
+    const trigger = await new TriggerFixture().create(ctx.db);
+    const rules = [];
+    for (const [version, isActive] of [['1.0.0', true], ['2.0.0', false]] as const) {
+      const pack = await new PackFixture(ref).withVersion(version).with({ isActive }).create(ctx.db);
+      const action = await new ActionFixture('run').forPack(pack).create(ctx.db);
+      rules.push(await new RuleFixture('on_push').forPack(pack).forTrigger(trigger).forAction(action).create(ctx.db));
+    }
+    expect((await RuleRepository.listEnabledForTrigger(ctx.db, trigger.ref)).map((r) => r.id)).toEqual([rules[0]!.id]);
+    expect((await RuleRepository.getByRef(ctx.db, `${ref}.on_push`)).id).toBe(rules[0]!.id);
+    await PackRepository.activateVersion(ctx.db, ref, '2.0.0');
+    expect((await RuleRepository.listEnabledForTrigger(ctx.db, trigger.ref)).map((r) => r.id)).toEqual([rules[1]!.id]);
+    expect((await RuleRepository.getByRef(ctx.db, `${ref}.on_push`)).id).toBe(rules[1]!.id);
   });
 
   it('is served by the partial index rules_trigger_ref_enabled_idx', async () => {
@@ -296,7 +312,7 @@ describe('RuleRepository.list', () => {
     expect(byAction.indexes).toContain('rules_action_ref_idx');
     expect(byAction.seqScans).toEqual([]);
     const byPack = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { packRef: seeded.packRef }));
-    expect(byPack.indexes).toContain('rules_pack_id_idx');
+    expect(byPack.indexes).toContain('rules_pack_id_name_key');
     expect(byPack.seqScans).toEqual([]);
   });
 

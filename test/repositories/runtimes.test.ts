@@ -130,7 +130,8 @@ describe('RuntimeRepository.create', () => {
   it.each([
     [{ kind: 'ruby' }, 'kind'],
     [{ kind: undefined }, 'kind'],
-    [{ name: 'Bad.Name' }, 'name'],
+    [{ name: 'Bad..Name' }, 'name'],
+    [{ name: '-bad' }, 'name'],
     [{ name: '' }, 'name'],
     [{ packRef: 'Core' }, 'packRef'],
     [{ packId: 0 }, 'packId'],
@@ -142,14 +143,14 @@ describe('RuntimeRepository.create', () => {
     expect(error).toMatchObject({ entity: 'runtime', field });
   });
 
-  it('rejects a taken ref with AlreadyExistsError and keeps the first', async () => {
+  it('rejects a name taken in the same pack version with AlreadyExistsError and keeps the first', async () => {
     const pack = await new PackFixture().create(ctx.db);
     const first = await new RuntimeFixture('dup').forPack(pack).create(ctx.db);
     const error = await expectErrorType(
       withTransaction(ctx.db, (tx) => new RuntimeFixture('dup').forPack(pack).withKind('python').create(tx)),
       AlreadyExistsError,
     );
-    expect(error).toMatchObject({ entity: 'runtime', field: 'ref', value: `${pack.ref}.dup` });
+    expect(error).toMatchObject({ entity: 'runtime', field: 'pack_id, name' });
     expect(await RuntimeRepository.getByRef(ctx.db, `${pack.ref}.dup`)).toEqual(first);
   });
 });
@@ -168,7 +169,7 @@ describe('runtime lookups', () => {
     expect(byRef).toMatchObject({ entity: 'runtime', field: 'ref', value: 'absent.runtime' });
   });
 
-  it.each(['core', 'core.a.b', 'Core.shell', '', '.shell'])('refuses the malformed ref %j before any SQL', async (ref) => {
+  it.each(['core', 'core.a..b', 'core.a.', 'Core.shell', '', '.shell'])('refuses the malformed ref %j before any SQL', async (ref) => {
     const error = await expectErrorType(RuntimeRepository.findByRef(ctx.db, ref), ValidationError);
     expect(error.field).toBe('ref');
   });
@@ -211,7 +212,7 @@ describe('RuntimeRepository.list', () => {
 
   it.each([
     ['kind', 'runtimes_kind_idx', () => ({ kind: 'python' })],
-    ['packId', 'runtimes_pack_id_idx', (seeded: SeededRuntimes) => ({ packId: seeded.packId })],
+    ['packId', 'runtimes_pack_id_name_key', (seeded: SeededRuntimes) => ({ packId: seeded.packId })],
     ['packRef', 'runtimes_pack_ref_idx', (seeded: SeededRuntimes) => ({ packRef: seeded.packRef })],
   ] as const)('serves the %s filter with %s at volume', async (_label, index, filterOf) => {
     const seeded = await seedRuntimes(ctx.db);

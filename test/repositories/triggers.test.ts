@@ -112,8 +112,9 @@ describe('TriggerRepository.create', () => {
   it.each([
     [{ packRef: undefined }, 'packRef'],
     [{ packRef: 'core.timer' }, 'packRef'],
-    [{ name: 'Timer' }, 'name'],
-    [{ name: 'a.b' }, 'name'],
+    [{ name: '.Timer' }, 'name'],
+    [{ name: 'a..b' }, 'name'],
+    [{ name: 'timer.' }, 'name'],
     [{ enabled: 'yes' }, 'enabled'],
     [{ payloadSchema: null }, 'payloadSchema'],
     [{ webhookKey: 'chosen-by-caller-123' }, 'webhookKey'],
@@ -124,12 +125,40 @@ describe('TriggerRepository.create', () => {
     expect(error).toMatchObject({ entity: 'trigger', field });
   });
 
-  it('rejects a taken ref with AlreadyExistsError', async () => {
+  it('rejects a name taken in the same pack version with AlreadyExistsError', async () => {
     const pack = await new PackFixture().create(ctx.db);
     const first = await new TriggerFixture('dup').forPack(pack).create(ctx.db);
     const error = await expectErrorType(withTransaction(ctx.db, (tx) => new TriggerFixture('dup').forPack(pack).create(tx)), AlreadyExistsError);
-    expect(error).toMatchObject({ entity: 'trigger', field: 'ref', value: first.ref });
+    expect(error).toMatchObject({ entity: 'trigger', field: 'pack_id, name' });
     expect(await TriggerRepository.getByRef(ctx.db, first.ref)).toEqual(first);
+  });
+
+  it('takes StackStorm names with dots and capitals (core.st2.IntervalTimer)', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    const trigger = await new TriggerFixture('st2.IntervalTimer').forPack(pack).create(ctx.db);
+    expect(trigger).toMatchObject({ name: 'st2.IntervalTimer', ref: `${pack.ref}.st2.IntervalTimer`, packRef: pack.ref });
+    expect(await TriggerRepository.getByRef(ctx.db, trigger.ref)).toEqual(trigger);
+  });
+
+  it('the same ref in two versions of a pack: the ref resolves to the active version', async () => {
+    const ref = uniqueName('versioned');
+    const v1 = await new PackFixture(ref).withVersion('1.0.0').create(ctx.db);
+    const v2 = await new PackFixture(ref).withVersion('2.0.0').with({ isActive: false }).create(ctx.db);
+    const old = await new TriggerFixture('push').forPack(v1).create(ctx.db);
+    const next = await new TriggerFixture('push').forPack(v2).create(ctx.db);
+    expect(await TriggerRepository.getByRef(ctx.db, `${ref}.push`)).toEqual(old);
+    await PackRepository.activateVersion(ctx.db, ref, '2.0.0');
+    expect(await TriggerRepository.getByRef(ctx.db, `${ref}.push`)).toEqual(next);
+  });
+
+  it('a built-in answers for its ref only when no active version of the pack defines it', async () => {
+    const ref = uniqueName('builtin');
+    const builtin = await new TriggerFixture('tick').forPackRef(ref).create(ctx.db);
+    expect(builtin.packId).toBeNull();
+    expect(await TriggerRepository.getByRef(ctx.db, `${ref}.tick`)).toEqual(builtin);
+    const pack = await new PackFixture(ref).create(ctx.db);
+    const owned = await new TriggerFixture('tick').forPack(pack).create(ctx.db);
+    expect(await TriggerRepository.getByRef(ctx.db, `${ref}.tick`)).toEqual(owned);
   });
 });
 
@@ -148,7 +177,8 @@ describe('trigger lookups', () => {
 
   it('refuses malformed refs and ids before any SQL', async () => {
     await expectErrorType(TriggerRepository.findByRef(ctx.db, 'core'), ValidationError);
-    await expectErrorType(TriggerRepository.findByRef(ctx.db, 'core.a.b'), ValidationError);
+    await expectErrorType(TriggerRepository.findByRef(ctx.db, 'core.a..b'), ValidationError);
+    await expectErrorType(TriggerRepository.findByRef(ctx.db, 'Core.timer'), ValidationError);
     await expectErrorType(TriggerRepository.findById(ctx.db, 1.5), ValidationError);
   });
 });
@@ -183,7 +213,7 @@ describe('TriggerRepository.list', () => {
   });
 
   it.each([
-    ['packId', 'triggers_pack_id_idx', (seeded: SeededTriggers) => ({ packId: seeded.packId })],
+    ['packId', 'triggers_pack_id_name_key', (seeded: SeededTriggers) => ({ packId: seeded.packId })],
     ['packRef', 'triggers_pack_ref_idx', (seeded: SeededTriggers) => ({ packRef: seeded.packRef })],
     ['enabled: true', 'triggers_enabled_idx', () => ({ enabled: true })],
     ['enabled: false', 'triggers_disabled_idx', () => ({ enabled: false })],

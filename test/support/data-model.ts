@@ -16,7 +16,7 @@
  * | inquiries → executions | CASCADE |
  * | inquiries → identities | SET NULL |
  */
-export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, target: string, onDelete: 'CASCADE' | 'SET NULL'][] = [
+export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, target: string, onDelete: 'CASCADE' | 'SET NULL' | 'RESTRICT'][] = [
   ['runtimes', 'pack_id', 'packs', 'CASCADE'],
   ['triggers', 'pack_id', 'packs', 'CASCADE'],
   ['actions', 'pack_id', 'packs', 'CASCADE'],
@@ -36,4 +36,9 @@ export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, t
   ['inquiries', 'execution_id', 'executions', 'CASCADE'],
   ['inquiries', 'assigned_to', 'identities', 'SET NULL'],
   ['inquiries', 'responded_by', 'identities', 'SET NULL'],
+  // The data model's later tables (docs/database.md): a version's sensors and
+  // files go with it; a file content goes only when no version lists it.
+  ['sensors', 'pack_id', 'packs', 'CASCADE'],
+  ['pack_files', 'pack_id', 'packs', 'CASCADE'],
+  ['pack_files', 'content_id', 'pack_file_contents', 'RESTRICT'],
 ];
