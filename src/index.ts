@@ -40,3 +40,9 @@ export * from './repositories/executions.js';
 export * from './repositories/inquiries.js';
 export * from './repositories/keys.js';
 export * from './repositories/notifications.js';
+/**
+ * Rule criteria: `matchCriteria(criteria, payload, options?)` evaluates a
+ * rule's criteria against an event payload with StackStorm's operators and
+ * returns `{ matched, criteria: [{ key, operator, pattern, value, matched, error? }] }`.
+ */
+export { matchCriteria, type CriteriaMatch, type CriterionResult, type SearchItemResult, type MatchCriteriaOptions, type PatternRenderer } from './rules/criteria/index.js';
