@@ -12,6 +12,11 @@ import type { KeyStoreView, TemplateContext } from '../../../src/rules/templates
 const PAYLOAD = { action: 'opened', count: 3, labels: ['urgent'], user: { name: 'stanley' } };
 
 describe('matchCriteria', () => {
+  it('is exported from the package', async () => {
+    const pkg = await import('../../../src/index.js');
+    expect(pkg.matchCriteria).toBe(matchCriteria);
+  });
+
   it.each([undefined, null, {}])('matches every event with no criteria (%j)', (criteria) => {
     expect(matchCriteria(criteria, PAYLOAD)).toEqual({ matched: true, criteria: [] });
     expect(matchCriteria(criteria, {})).toEqual({ matched: true, criteria: [] });
