@@ -33,7 +33,8 @@ export const CRITERIA_KEY_LIMITS = Object.freeze({ maxLength: 1024, maxSegments:
 const BARE_NAME = /^[\p{L}\p{N}_@-]+/u;
 const ROOT_SPELLINGS: Record<KeyRoot, string[]> = { trigger: ['trigger', 'event.payload'], item: ['item'] };
 
-const cache = new Map<string, CriteriaKeyPath>();
+/** Parsed keys by root, keyed by the key itself (a concatenated cache key would cost more than the lookup saves). */
+const caches: Record<KeyRoot, Map<string, CriteriaKeyPath>> = { trigger: new Map(), item: new Map() };
 const CACHE_LIMIT = 2000;
 
 /**
@@ -42,12 +43,13 @@ const CACHE_LIMIT = 2000;
  * bracket, an unsupported construct, a key past the limits.
  */
 export function parseCriteriaKey(key: string, root: KeyRoot = 'trigger'): CriteriaKeyPath {
-  const cacheKey = `${root}\u0000${key}`;
-  const cached = cache.get(cacheKey);
+  const cache = caches[root];
+  const cached = cache?.get(key);
   if (cached !== undefined) return cached;
   const parsed = parse(key, root);
+  if (cache === undefined) return parsed;
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-  cache.set(cacheKey, parsed);
+  cache.set(key, parsed);
   return parsed;
 }
 
@@ -65,9 +67,10 @@ function parse(key: string, root: KeyRoot): CriteriaKeyPath {
   const hash = key.indexOf('#');
   const tag = hash === -1 ? null : key.slice(hash + 1);
   const path = hash === -1 ? key : key.slice(0, hash);
-  const spelling = ROOT_SPELLINGS[root].find((prefix) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`));
+  const spellings = Object.hasOwn(ROOT_SPELLINGS, root) ? ROOT_SPELLINGS[root] : fail(key, `unknown key root ${JSON.stringify(root)}`);
+  const spelling = spellings.find((prefix) => path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`));
   if (spelling === undefined) {
-    const expected = ROOT_SPELLINGS[root].map((prefix) => `'${prefix}.'`).join(' or ');
+    const expected = spellings.map((prefix) => `'${prefix}.'`).join(' or ');
     fail(key, `must start with ${expected}${root === 'item' ? ' (inside search, a key is a path into each item of the list)' : ' (a key is a path into the trigger payload)'}`);
   }
   const segments: PathSegment[] = [];

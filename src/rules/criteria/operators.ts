@@ -32,13 +32,14 @@ function patterned(test: (value: unknown, pattern: unknown, env: OperatorEnviron
   return (value, pattern, env) => (pattern === null || pattern === undefined ? false : test(value, pattern, env));
 }
 
-const regexCache = new Map<string, RegExp>();
+/** Compiled patterns, one cache per flag combination, keyed by the pattern itself. */
+const regexCaches = [new Map<string, RegExp>(), new Map<string, RegExp>(), new Map<string, RegExp>(), new Map<string, RegExp>()];
 const REGEX_CACHE_LIMIT = 500;
 
 /** A Python pattern compiled once; `anchored` is `re.match` (sticky at 0) with DOTALL, as `matchregex` uses. */
 function pythonRegex(pattern: string, ignoreCase: boolean, anchored: boolean): RegExp {
-  const cacheKey = `${ignoreCase ? 'i' : '-'}${anchored ? 'm' : '-'}${pattern}`;
-  let regex = regexCache.get(cacheKey);
+  const regexCache = regexCaches[(ignoreCase ? 1 : 0) + (anchored ? 2 : 0)]!;
+  let regex = regexCache.get(pattern);
   if (regex === undefined) {
     try {
       const compiled = compilePythonRegex(pattern, { ignoreCase, dotAll: anchored });
@@ -47,7 +48,7 @@ function pythonRegex(pattern: string, ignoreCase: boolean, anchored: boolean): R
       throw new OperatorInputError(`the pattern is not a usable regular expression: ${(error as Error).message}`);
     }
     if (regexCache.size >= REGEX_CACHE_LIMIT) regexCache.delete(regexCache.keys().next().value!);
-    regexCache.set(cacheKey, regex);
+    regexCache.set(pattern, regex);
   }
   return regex;
 }

@@ -85,6 +85,7 @@ describe('criteria key lookup', () => {
   it('reads item keys under search with the item root', () => {
     expect(criterionValue(parseCriteriaKey('item.id', 'item'), { id: 7 })).toBe(7);
     expect(() => parseCriteriaKey('trigger.id', 'item')).toThrow(/must start with 'item\.'/);
+    expect(() => parseCriteriaKey('trigger.id', 'event' as never)).toThrow(/unknown key root "event"/);
   });
 });
 
