@@ -109,7 +109,7 @@ export interface PlanSpec {
 export interface BenchCase {
   /** Dotted name, e.g. `pack.create`; `--only` matches on it. */
   name: string;
-  group: 'packs' | 'actions' | 'events' | 'executions';
+  group: 'packs' | 'actions' | 'events' | 'executions' | 'rules';
   /** One line: what one operation is. */
   title: string;
   /** What the baseline does, one line. */

@@ -52,6 +52,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Ben
   { group: 'actions', load: async () => (await import('./cases/actions.js')).actionCases },
   { group: 'events', load: async () => (await import('./cases/events.js')).eventCases },
   { group: 'executions', load: async () => (await import('./cases/executions.js')).executionCases },
+  { group: 'rules', load: async () => (await import('./cases/criteria.js')).criteriaCases },
 ];
 
 async function main(): Promise<number> {
