@@ -46,3 +46,11 @@ export * from './repositories/notifications.js';
  * returns `{ matched, criteria: [{ key, operator, pattern, value, matched, error? }] }`.
  */
 export { matchCriteria, type CriteriaMatch, type CriterionResult, type SearchItemResult, type MatchCriteriaOptions, type PatternRenderer } from './rules/criteria/index.js';
+export * from './repositories/sensors.js';
+export * from './repositories/pack-files.js';
+export { readPack, PackInvalidError, formatProblem, type PackSource, type ReadPackResult, type PackProblem, type PackModel } from './packs/index.js';
+export { registerPack, type RegisterPackOptions, type RegisterPackReport, type ComponentChange, type ComponentKind } from './packs/register.js';
+export { activatePack, type ActivatePackReport } from './packs/activate.js';
+export { uninstallPack, type UninstallPackOptions, type UninstallPackReport } from './packs/uninstall.js';
+export { materializePack, type MaterializedPack } from './packs/materialize.js';
+export { setPackConfig, getPackConfig, resolvePackConfig, validatePackConfig, MASKED_SECRET, type PackConfigOptions } from './packs/pack-config.js';
