@@ -31,3 +31,4 @@ export { ExecutionFixture } from './fixtures/executions.js';
 export { InquiryFixture } from './fixtures/inquiries.js';
 export { KeyFixture } from './fixtures/keys.js';
 export { NotificationFixture } from './fixtures/notifications.js';
+export { SensorFixture } from './fixtures/sensors.js';
