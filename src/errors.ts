@@ -20,6 +20,8 @@ export const ErrorCode = {
   SCHEMA_WITHOUT_HISTORY: 'ATTUNE_SCHEMA_WITHOUT_HISTORY',
   DECRYPTION: 'ATTUNE_DECRYPTION',
   PACK_INVALID: 'ATTUNE_PACK_INVALID',
+  TEMPLATE: 'ATTUNE_TEMPLATE',
+  DEPENDENCY_INSTALL: 'ATTUNE_DEPENDENCY_INSTALL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -173,6 +175,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.INVALID_REFERENCE:
     case ErrorCode.VALIDATION:
     case ErrorCode.PACK_INVALID:
+    case ErrorCode.TEMPLATE:
       return 422;
     case ErrorCode.DATABASE_UNAVAILABLE:
       return 503;

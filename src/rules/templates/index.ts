@@ -1,37 +1,15 @@
 /**
- * Jinja templates for rule parameters, action parameter defaults and criteria
- * patterns, rendered in a sandbox with budgets. Work in progress.
+ * Jinja templates for rule action parameters, action parameter defaults and
+ * criteria patterns, as StackStorm renders them, in a sandbox with budgets
+ * (sandbox.ts). `renderTemplate` (render.ts) renders one template;
+ * `renderActionParameters` (parameters.ts) renders a rule's parameters in
+ * dependency order and casts them to the action's declared types.
  */
-import type { KeyStoreView } from './key-store.js';
-
-export type { KeyStoreView, KeyScope, KeyEntry } from './key-store.js';
-
-/** What a template can see. */
-export interface TemplateContext {
-  /**
-   * Names the template reads: `trigger`, `event`, `rule`, `config`,
-   * `config_context`, `action_context`, other action parameters. JSON data;
-   * copied into plain values before rendering.
-   */
-  readonly values: Readonly<Record<string, unknown>>;
-  /** Behind `st2kv.system.*` and `keys.*`; without one every key is missing (renders ''). */
-  readonly keyStore?: KeyStoreView;
-}
-
-/** Budgets for one render. */
-export interface RenderOptions {
-  /** Evaluation steps before the render fails. Default 100,000. */
-  maxSteps?: number;
-  /** Characters of output (and of any one string built) before the render fails. Default 1 MiB. */
-  maxOutput?: number;
-}
-
-/**
- * Renders `template` against `context`. A template that is exactly one
- * expression keeps the value's type; otherwise the result is text.
- */
-export function renderTemplate(template: string, context: TemplateContext, options: RenderOptions = {}): unknown {
-  void context;
-  void options;
-  return template;
-}
+export { renderTemplate, PreparedContext, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_STEPS, type TemplateContext, type RenderOptions } from './render.js';
+export type { KeyStoreView, KeyScope, KeyEntry, KeyStoreContents } from './key-store.js';
+export { createKeyStoreView } from './key-store.js';
+export { TemplateError } from './errors.js';
+export { STACKSTORM_FILTER_NAMES } from './filters.js';
+export { NONE_MAGIC_VALUE } from './filters-data.js';
+export { renderActionParameters, type ActionParameterSchema, type RenderedParameters } from './parameters.js';
+export { castToDeclaredType } from './casting.js';

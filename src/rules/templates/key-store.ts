@@ -24,3 +24,33 @@ export interface KeyStoreView {
    */
   decrypt(ciphertext: string): unknown;
 }
+
+/** Keys by scope and name, as the engine preloads them for one render. */
+export interface KeyStoreContents {
+  system?: Readonly<Record<string, KeyEntry>>;
+  pack?: Readonly<Record<string, KeyEntry>>;
+}
+
+/**
+ * A view over preloaded keys. `decrypt` (the real cipher, e.g. a
+ * SecretCipher with the key's ref) is called only for a ciphertext that is
+ * one of these keys' secrets, so a template cannot use `decrypt_kv` to
+ * decrypt text from anywhere else.
+ */
+export function createKeyStoreView(contents: KeyStoreContents, decrypt: (ciphertext: string, scope: KeyScope, name: string) => unknown): KeyStoreView {
+  const secrets = new Map<string, { scope: KeyScope; name: string }>();
+  for (const scope of ['system', 'pack'] as const) {
+    for (const [name, entry] of Object.entries(contents[scope] ?? {})) if ('secret' in entry) secrets.set(entry.ciphertext, { scope, name });
+  }
+  return {
+    lookup: (scope, name) => {
+      const keys = contents[scope];
+      return keys !== undefined && Object.hasOwn(keys, name) ? keys[name] : undefined;
+    },
+    decrypt: (ciphertext) => {
+      const owner = secrets.get(ciphertext);
+      if (owner === undefined) throw new Error('not a secret of this key store');
+      return decrypt(ciphertext, owner.scope, owner.name);
+    },
+  };
+}

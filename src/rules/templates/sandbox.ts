@@ -1,0 +1,406 @@
+/**
+ * The sandboxed interpreter: @huggingface/jinja's Interpreter with Attune's
+ * rules laid over the parts that matter.
+ *
+ * - Safety: the library reads members through Maps of data and of its own
+ *   builtins, never through JavaScript property access, and the context
+ *   holds plain data only (values.ts), so no prototype, constructor,
+ *   function source, process or file is reachable. Globals are Attune's
+ *   (no `raise_exception`, no `strftime_now`); `range` is bounded.
+ * - Budgets: every evaluation, every loop iteration, every item of a built
+ *   list and every 256 characters of a built string cost a step; output and
+ *   any built value are capped in characters. A runaway template fails fast
+ *   with a message saying which budget ran out.
+ * - Strictness (StackStorm renders with StrictUndefined): a name that is not
+ *   defined may be tested (`is defined`) or defaulted (`| default`), and any
+ *   other use fails naming it.
+ * - Text: non-strings render in JSON spelling (`true`, `null`, `{"x": 1}`).
+ * - Filters: StackStorm's, on plain data, before the library's own.
+ */
+import { Interpreter } from '@huggingface/jinja';
+import { TemplateError } from './errors.js';
+import { jsonText } from './json-text.js';
+import type { KeyStoreView } from './key-store.js';
+import type { FilterDefinition } from './filter-types.js';
+import { fromRuntime, isArray, isMapping, isString, KeywordArgumentsClass, toRuntime, V, weightOf, type Json, type RValue, type Scope } from './values.js';
+
+/** A node of the library's syntax tree, read loosely. */
+export interface Node {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** Budgets of one render. */
+export interface Budgets {
+  maxSteps: number;
+  /** Characters of output, and of any one value built while rendering. */
+  maxOutput: number;
+}
+
+/** Deepest evaluation nesting (macros calling macros) before the render fails, well before the JavaScript stack would. */
+const MAX_NESTING = 400;
+/** Characters of built string that cost one step. */
+const CHARS_PER_STEP = 256;
+/** Node types whose result is a value built by the template (charged and size-checked). */
+const BUILDING = new Set(['ArrayLiteral', 'TupleLiteral', 'ObjectLiteral', 'BinaryExpression', 'FilterExpression', 'CallExpression', 'FilterStatement', 'If', 'For', 'CallStatement']);
+/** Statements whose result is block output (a string) or nothing, never a value to print. */
+const STATEMENTS = new Set(['Set', 'If', 'For', 'Macro', 'CallStatement', 'FilterStatement', 'Comment', 'Break', 'Continue']);
+/** Library filters Attune replaces: they build text without bounds, or print Maps as `[object Map]`. */
+const REPLACED = new Set(['tojson', 'indent', 'replace', 'join', 'string']);
+
+/** An undefined name: may be tested or defaulted; any other use throws its message. */
+export class NamedUndefined extends V.Undefined {
+  readonly message: string;
+  constructor(message: string) {
+    super(undefined);
+    this.message = message;
+    Object.defineProperty(this, 'value', {
+      get: () => {
+        throw new TemplateError(message);
+      },
+    });
+  }
+  override __bool__(): RValue {
+    throw new TemplateError(this.message);
+  }
+  override toString(): string {
+    throw new TemplateError(this.message);
+  }
+}
+
+/**
+ * The key store as a template walks it: `st2kv.system.a.b` and `keys.a.b`
+ * read key `a.b`. A name with no key renders as '' and can be walked further
+ * (StackStorm's behaviour); `keys.pack` switches to the rule's pack's keys.
+ */
+export class KeyPathValue extends V.String {
+  constructor(
+    readonly scope: 'system' | 'pack' | 'root',
+    readonly prefix: string,
+    readonly label: string,
+  ) {
+    super('');
+  }
+}
+
+export interface SandboxOptions {
+  budgets: Budgets;
+  keyStore: KeyStoreView | undefined;
+  filters: Readonly<Record<string, FilterDefinition>>;
+}
+
+interface LooseInterpreter {
+  evaluate(node: Node | undefined, environment: Scope): RValue;
+  evaluateBlock(statements: Node[], environment: Scope): RValue;
+  evaluateFor(node: Node, environment: Scope): RValue;
+  evaluateIdentifier(node: Node, environment: Scope): RValue;
+  evaluateCallExpression(node: Node, environment: Scope): RValue;
+  evaluateMemberExpression(node: Node, environment: Scope): RValue;
+  evaluateSliceExpression(object: RValue, node: Node, environment: Scope): RValue;
+  evaluateArguments(args: Node[], environment: Scope): [RValue[], Map<string, RValue>];
+  applyFilter(operand: RValue, filter: Node, environment: Scope): RValue;
+}
+
+// The library declares these methods private; Attune overrides them, so it sees the class through a loose type.
+const BaseInterpreter = Interpreter as unknown as new (environment: Scope) => LooseInterpreter;
+
+/** One render's interpreter: its budgets, key store and filters. Not reused across renders. */
+export class SandboxInterpreter extends BaseInterpreter {
+  private steps = 0;
+  private depth = 0;
+  private readonly loops: { node: Node; length: number }[] = [];
+  /** Message of the most recent undefined name, for the library's own undefined-operand errors. */
+  private lastUndefined: string | undefined;
+
+  constructor(
+    environment: Scope,
+    private readonly options: SandboxOptions,
+  ) {
+    super(environment);
+  }
+
+  /** Charges `count` steps; throws once the budget is spent. */
+  charge(count: number): void {
+    this.steps += count;
+    if (this.steps > this.options.budgets.maxSteps) {
+      throw new TemplateError(`the template exceeded its budget of ${this.options.budgets.maxSteps} steps (a loop too long, or a value too large?)`);
+    }
+  }
+
+  override evaluate(node: Node | undefined, environment: Scope): RValue {
+    this.charge(1);
+    this.depth += 1;
+    try {
+      if (this.depth > MAX_NESTING) throw new TemplateError(`the template nests deeper than ${MAX_NESTING} levels (a macro calling itself?)`);
+      const value = super.evaluate(node, environment);
+      if (node !== undefined && BUILDING.has(node.type)) this.account(value);
+      return value;
+    } catch (error) {
+      // The library refuses an operation on an undefined operand without naming it; the last undefined name made is the one.
+      if (!(error instanceof TemplateError) && this.lastUndefined !== undefined && /undefined/i.test((error as Error).message)) throw new TemplateError(this.lastUndefined);
+      throw error;
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
+  /** Charges and size-checks a value the template built. */
+  private account(value: RValue): void {
+    const max = this.options.budgets.maxOutput;
+    if (isString(value)) {
+      const length = (value.value as string).length;
+      if (length > max) throw new TemplateError(`the template built a string longer than ${max} characters`);
+      this.charge(Math.floor(length / CHARS_PER_STEP));
+    } else if (isArray(value) || isMapping(value)) {
+      const items = isArray(value) ? (value.value as RValue[]).length : (value.value as Map<string, RValue>).size;
+      this.charge(items);
+      if (weightOf(value, max) > max) throw new TemplateError(`the template built a value larger than ${max} characters`);
+    }
+  }
+
+  override evaluateBlock(statements: Node[], environment: Scope): RValue {
+    this.charge(1);
+    const max = this.options.budgets.maxOutput;
+    let output = '';
+    for (const statement of statements) {
+      const value = this.evaluate(statement, environment);
+      output += STATEMENTS.has(statement.type) ? (isString(value) ? (value.value as string) : '') : this.text(value);
+      if (output.length > max) throw new TemplateError(`the template output exceeds ${max} characters`);
+    }
+    const loop = this.loops[this.loops.length - 1];
+    if (loop !== undefined && (statements === loop.node.body || statements === loop.node.defaultBlock)) {
+      loop.length += output.length;
+      if (loop.length > max) throw new TemplateError(`the template output exceeds ${max} characters`);
+    }
+    return new V.String(output);
+  }
+
+  override evaluateFor(node: Node, environment: Scope): RValue {
+    this.loops.push({ node, length: 0 });
+    try {
+      return super.evaluateFor(node, environment);
+    } finally {
+      this.loops.pop();
+    }
+  }
+
+  /** A value as output text: strings as they are, everything else in JSON spelling. */
+  text(value: RValue): string {
+    if (value instanceof KeyPathValue) return '';
+    switch (value.type) {
+      case 'StringValue':
+        return value.value as string;
+      case 'IntegerValue':
+      case 'FloatValue':
+      case 'BooleanValue':
+        return String(value.value);
+      default:
+        return jsonText(fromRuntime(value), {}, this.options.budgets.maxOutput);
+    }
+  }
+
+  override evaluateIdentifier(node: Node, environment: Scope): RValue {
+    const name = node.value as string;
+    const value = environment.lookupVariable(name);
+    if (value.type === 'UndefinedValue' && !(value instanceof NamedUndefined)) return this.undefinedName(`'${name}' is undefined`);
+    return value;
+  }
+
+  override evaluateCallExpression(node: Node, environment: Scope): RValue {
+    const [args, keywords] = this.evaluateArguments(node.args as Node[], environment);
+    if (keywords.size > 0) args.push(new KeywordArgumentsClass(keywords));
+    const callee = this.evaluate(node.callee as Node, environment);
+    if (callee instanceof NamedUndefined) throw new TemplateError(callee.message);
+    if (callee.type !== 'FunctionValue') throw new TemplateError(`${describe(node.callee as Node)} is not a function`);
+    return (callee.value as (args: RValue[], scope: Scope) => RValue)(args, environment);
+  }
+
+  override evaluateMemberExpression(node: Node, environment: Scope): RValue {
+    const object = this.evaluate(node.object as Node, environment);
+    if (object instanceof NamedUndefined) throw new TemplateError(object.message);
+    const propertyNode = node.property as Node;
+    let property: RValue;
+    if (node.computed === true) {
+      if (propertyNode.type === 'SliceExpression') return this.evaluateSliceExpression(object, propertyNode, environment);
+      property = this.evaluate(propertyNode, environment);
+    } else {
+      property = propertyNode.type === 'IntegerLiteral' ? new V.Integer(propertyNode.value) : new V.String(propertyNode.value);
+    }
+    const path = describe(node);
+    if (object instanceof KeyPathValue) {
+      if (!isString(property)) throw new TemplateError(`${object.label}: key names are strings`);
+      return this.keyMember(object, property.value as string);
+    }
+    let value: RValue | undefined;
+    const key = property.value;
+    if (isMapping(object)) {
+      if (typeof key !== 'string') throw new TemplateError(`${path}: keys of an object are strings`);
+      value = (object.value as Map<string, RValue>).get(key) ?? (object.type === 'ObjectValue' ? object.builtins.get(key) : undefined);
+    } else if (isArray(object) || isString(object)) {
+      if (typeof key === 'number') {
+        const item = isArray(object) ? (object.value as RValue[]).at(key) : (object.value as string).at(key);
+        value = typeof item === 'string' ? new V.String(item) : item;
+      } else if (typeof key === 'string') {
+        value = object.builtins.get(key);
+      }
+    } else if (typeof key === 'string') {
+      value = object.builtins.get(key);
+    }
+    if (value !== undefined) return value;
+    const owner = describe(node.object as Node);
+    return this.undefinedName(typeof key === 'number' ? `'${path}' is undefined: ${owner} has no item ${key}` : `'${path}' is undefined: ${owner} has no key '${String(key)}'`);
+  }
+
+  private undefinedName(message: string): NamedUndefined {
+    this.lastUndefined = message;
+    return new NamedUndefined(message);
+  }
+
+  private keyMember(parent: KeyPathValue, name: string): RValue {
+    if (parent.scope === 'root') {
+      if (name === 'system') return new KeyPathValue('system', '', `${parent.label}.system`);
+      throw new TemplateError(`${parent.label}.${name}: only system keys (st2kv.system) are available`);
+    }
+    if (parent.scope === 'system' && parent.prefix === '' && parent.label === 'keys' && name === 'pack') return new KeyPathValue('pack', '', 'keys.pack');
+    const keyName = parent.prefix === '' ? name : `${parent.prefix}.${name}`;
+    const label = `${parent.label}.${name}`;
+    const entry = this.options.keyStore?.lookup(parent.scope, keyName);
+    if (entry === undefined) return new KeyPathValue(parent.scope, keyName, label);
+    if ('secret' in entry) return new V.String(entry.ciphertext);
+    return toRuntime(entry.value, label);
+  }
+
+  override applyFilter(operand: RValue, filter: Node, environment: Scope): RValue {
+    const callee = filter.type === 'CallExpression' ? (filter.callee as Node) : filter;
+    const name = callee.type === 'Identifier' ? (callee.value as string) : '';
+    if (operand instanceof NamedUndefined && name !== 'default') throw new TemplateError(operand.message);
+    if (name === 'decrypt_kv') return this.decrypt(operand);
+    const own = this.options.filters[name];
+    if (own === undefined && !REPLACED.has(name)) return super.applyFilter(operand, filter, environment);
+    const args = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args as Node[], environment) : ([[], new Map()] as [RValue[], Map<string, RValue>]);
+    return own !== undefined ? this.applyOwnFilter(name, own, operand, args) : this.applyReplacedFilter(name, operand, args);
+  }
+
+  private applyOwnFilter(name: string, filter: FilterDefinition, operand: RValue, [positional, keywords]: [RValue[], Map<string, RValue>]): RValue {
+    const max = this.options.budgets.maxOutput;
+    this.charge(Math.floor(weightOf(operand, max) / CHARS_PER_STEP));
+    if (positional.length > filter.params.length) throw new TemplateError(`${name} takes at most ${filter.params.length} argument(s), got ${positional.length}`);
+    const values: (Json | undefined)[] = filter.params.map((_, index) => (positional[index] === undefined ? undefined : fromRuntime(positional[index]!)));
+    for (const [keyword, value] of keywords) {
+      const index = filter.params.indexOf(keyword);
+      if (index < 0) throw new TemplateError(`${name} has no argument '${keyword}'`);
+      if (values[index] !== undefined) throw new TemplateError(`${name} got two values for '${keyword}'`);
+      values[index] = fromRuntime(value);
+    }
+    const missing = filter.params.slice(0, filter.required ?? 0).find((_, index) => values[index] === undefined);
+    if (missing !== undefined) throw new TemplateError(`${name} needs its '${missing}' argument`);
+    const input = operand instanceof KeyPathValue ? '' : fromRuntime(operand);
+    let result: Json;
+    try {
+      result = filter.apply(input, values, { maxOutput: max });
+    } catch (error) {
+      if (error instanceof TemplateError) throw error;
+      throw new TemplateError((error as Error).message.startsWith(`${name}:`) ? (error as Error).message : `${name}: ${(error as Error).message}`);
+    }
+    return toRuntime(result, `the result of ${name}`);
+  }
+
+  /** The library's unbounded or Map-printing filters, redone with bounds and JSON spelling. */
+  private applyReplacedFilter(name: string, operand: RValue, [positional, keywords]: [RValue[], Map<string, RValue>]): RValue {
+    const max = this.options.budgets.maxOutput;
+    const arg = (index: number, keyword: string): Json | undefined => {
+      const value = positional[index] ?? keywords.get(keyword);
+      return value === undefined ? undefined : fromRuntime(value);
+    };
+    switch (name) {
+      case 'tojson': {
+        const indent = arg(0, 'indent');
+        if (indent !== undefined && indent !== null && typeof indent !== 'number') throw new TemplateError('tojson: indent must be a number');
+        return new V.String(jsonText(fromRuntime(operand), { indent: (indent as number | null | undefined) ?? null, sortKeys: arg(1, 'sort_keys') === true }, max));
+      }
+      case 'string':
+        return new V.String(this.text(operand));
+      case 'join': {
+        const separator = arg(0, 'd') ?? (keywords.has('separator') ? fromRuntime(keywords.get('separator')!) : '');
+        if (typeof separator !== 'string') throw new TemplateError('join: the separator must be a string');
+        const items = isString(operand) ? [...(operand.value as string)].map((char) => new V.String(char)) : isArray(operand) ? (operand.value as RValue[]) : null;
+        if (items === null) throw new TemplateError(`join: cannot join a ${operand.type.replace(/Value$/, '').toLowerCase()}`);
+        this.charge(items.length);
+        let text = '';
+        for (const [index, item] of items.entries()) {
+          text += (index > 0 ? separator : '') + this.text(item);
+          if (text.length > max) throw new TemplateError(`join: the result exceeds ${max} characters`);
+        }
+        return new V.String(text);
+      }
+      case 'indent': {
+        if (!isString(operand)) throw new TemplateError('indent: the value must be a string');
+        const width = arg(0, 'width') ?? 4;
+        if (typeof width !== 'number' || !Number.isInteger(width) || width < 0 || width > 64) throw new TemplateError('indent: width must be a whole number from 0 to 64');
+        const first = arg(1, 'first') === true;
+        const blank = arg(2, 'blank') === true;
+        const pad = ' '.repeat(width);
+        const lines = (operand.value as string).split('\n');
+        if ((operand.value as string).length + lines.length * width > max) throw new TemplateError(`indent: the result exceeds ${max} characters`);
+        return new V.String(lines.map((line, index) => ((index === 0 && !first) || (line === '' && !blank) ? line : pad + line)).join('\n'));
+      }
+      default: {
+        // replace(old, new[, count])
+        if (!isString(operand)) throw new TemplateError('replace: the value must be a string');
+        const [from, to, count] = [arg(0, 'old'), arg(1, 'new'), arg(2, 'count')];
+        if (typeof from !== 'string' || typeof to !== 'string') throw new TemplateError('replace: old and new must be strings');
+        const text = operand.value as string;
+        const limit = typeof count === 'number' && count >= 0 ? count : Number.POSITIVE_INFINITY;
+        const pieces = from === '' ? ['', ...[...text], ''] : text.split(from);
+        const replacements = Math.min(pieces.length - 1, limit);
+        if (text.length + replacements * (to.length - from.length) > max) throw new TemplateError(`replace: the result exceeds ${max} characters`);
+        let result = pieces[0]!;
+        for (let index = 1; index < pieces.length; index += 1) result += (index <= replacements ? to : from) + pieces[index];
+        return new V.String(result);
+      }
+    }
+  }
+
+  private decrypt(operand: RValue): RValue {
+    if (operand instanceof KeyPathValue) throw new TemplateError(`decrypt_kv: the key store item ${operand.label} does not exist`);
+    if (!isString(operand)) throw new TemplateError('decrypt_kv: the value must be a secret read from the key store');
+    const store = this.options.keyStore;
+    if (store === undefined) throw new TemplateError('decrypt_kv: no key store is available to this template');
+    let plain: unknown;
+    try {
+      plain = store.decrypt(operand.value as string);
+    } catch {
+      throw new TemplateError('decrypt_kv: the value is not a secret of the key store (decrypt_kv takes st2kv.system.<name> or keys.<name> of a secret key)');
+    }
+    return toRuntime(plain, 'the decrypted value');
+  }
+}
+
+/** The source-like name of an expression, for messages: `trigger.body['x-id'][0]`. */
+export function describe(node: Node): string {
+  switch (node.type) {
+    case 'Identifier':
+      return node.value as string;
+    case 'MemberExpression': {
+      const object = describe(node.object as Node);
+      const property = node.property as Node;
+      if (node.computed !== true) return property.type === 'IntegerLiteral' ? `${object}[${String(property.value)}]` : `${object}.${String(property.value)}`;
+      if (property.type === 'StringLiteral') return `${object}[${JSON.stringify(property.value)}]`;
+      if (property.type === 'IntegerLiteral') return `${object}[${String(property.value)}]`;
+      return `${object}[…]`;
+    }
+    case 'CallExpression':
+      return `${describe(node.callee as Node)}(…)`;
+    case 'StringLiteral':
+      return JSON.stringify(node.value);
+    case 'IntegerLiteral':
+    case 'FloatLiteral':
+      return String(node.value);
+    case 'ArrayLiteral':
+      return '[…]';
+    case 'ObjectLiteral':
+      return '{…}';
+    default:
+      return '(expression)';
+  }
+}
