@@ -1,0 +1,1 @@
+"""StackStorm's runners package, as far as actions import it."""
