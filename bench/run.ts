@@ -49,10 +49,12 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 /** Case factories, loaded lazily: a repository that does not exist yet skips its group. */
 const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => BenchCase[]> }[] = [
   { group: 'packs', load: async () => (await import('./cases/packs.js')).packCases },
+  { group: 'packs', load: async () => (await import('./cases/pack-register.js')).packRegisterCases },
   { group: 'actions', load: async () => (await import('./cases/actions.js')).actionCases },
   { group: 'events', load: async () => (await import('./cases/events.js')).eventCases },
   { group: 'executions', load: async () => (await import('./cases/executions.js')).executionCases },
   { group: 'rules', load: async () => (await import('./cases/criteria.js')).criteriaCases },
+  { group: 'rules', load: async () => (await import('./cases/templates.js')).templateCases },
 ];
 
 async function main(): Promise<number> {
