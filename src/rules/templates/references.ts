@@ -7,8 +7,25 @@
 import { parse, tokenize } from '@huggingface/jinja';
 import type { Node } from './sandbox.js';
 
+/** Templates whose names were found, by text (least recently used first). */
+const cache = new Map<string, ReadonlySet<string>>();
+const CACHE_SIZE = 1000;
+
 /** The free names `template` reads; empty when it does not parse (rendering reports that). */
-export function referencedNames(template: string): Set<string> {
+export function referencedNames(template: string): ReadonlySet<string> {
+  const cached = cache.get(template);
+  if (cached !== undefined) {
+    cache.delete(template);
+    cache.set(template, cached);
+    return cached;
+  }
+  const names = findNames(template);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(template, names);
+  return names;
+}
+
+function findNames(template: string): Set<string> {
   const names = new Set<string>();
   const bound = new Set<string>();
   let program: Node;
