@@ -46,6 +46,35 @@ export * from './repositories/notifications.js';
  * returns `{ matched, criteria: [{ key, operator, pattern, value, matched, error? }] }`.
  */
 export { matchCriteria, type CriteriaMatch, type CriterionResult, type SearchItemResult, type MatchCriteriaOptions, type PatternRenderer } from './rules/criteria/index.js';
+/**
+ * Rule templates (Jinja, as StackStorm renders them, sandboxed with a step
+ * budget and an output cap): `renderTemplate(template, context, options?)`
+ * renders one template (a single `{{ expression }}` keeps its type; other
+ * templates render text in JSON spelling); `renderActionParameters(ruleParams,
+ * actionSchema, context)` renders a rule's action parameters and the action's
+ * defaults in dependency order and casts each to its declared type. Failures
+ * are `TemplateError` (`ATTUNE_TEMPLATE`), `field` naming the parameter.
+ */
+export {
+  renderTemplate,
+  renderActionParameters,
+  castToDeclaredType,
+  createKeyStoreView,
+  PreparedContext,
+  TemplateError,
+  STACKSTORM_FILTER_NAMES,
+  NONE_MAGIC_VALUE,
+  DEFAULT_MAX_STEPS,
+  DEFAULT_MAX_OUTPUT,
+  type TemplateContext,
+  type RenderOptions,
+  type KeyStoreView,
+  type KeyScope,
+  type KeyEntry,
+  type KeyStoreContents,
+  type ActionParameterSchema,
+  type RenderedParameters,
+} from './rules/templates/index.js';
 export * from './repositories/sensors.js';
 export * from './repositories/pack-files.js';
 export { readPack, PackInvalidError, formatProblem, type PackSource, type ReadPackResult, type PackProblem, type PackModel } from './packs/index.js';

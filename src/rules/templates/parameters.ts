@@ -68,7 +68,7 @@ export function renderActionParameters(
   }
 
   let prepared = new PreparedContext(context);
-  const params: Record<string, unknown> = {};
+  const rendered = new Map<string, unknown>();
   for (const name of dependencyOrder(dependencies)) {
     const schema = declared[name];
     let value: unknown;
@@ -79,9 +79,12 @@ export function renderActionParameters(
       throw new TemplateError(`parameter '${name}': ${cause.message}`, { field: name, cause });
     }
     value = castToDeclaredType(value, schema, name);
-    Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+    rendered.set(name, value);
     if (!contextNames.has(name)) prepared = prepared.with(name, value);
   }
+  // Listed in the order given (defaults first), not the order rendered.
+  const params: Record<string, unknown> = {};
+  for (const name of values.keys()) Object.defineProperty(params, name, { value: rendered.get(name), enumerable: true, writable: true, configurable: true });
   return { params };
 }
 

@@ -90,6 +90,7 @@ describe('renderActionParameters', () => {
       context,
     );
     expect(params).toEqual({ cmd: 'echo "HI THERE" 6', message: 'HI THERE', times: 5 });
+    expect(Object.keys(params)).toEqual(['cmd', 'message', 'times']);
   });
 
   it('applies defaults, rendering the templates they hold, and leaves out parameters with neither value nor default', () => {
