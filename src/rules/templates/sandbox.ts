@@ -241,7 +241,7 @@ export class SandboxInterpreter extends BaseInterpreter {
         const item = isArray(object) ? (object.value as RValue[]).at(key) : (object.value as string).at(key);
         value = typeof item === 'string' ? new V.String(item) : item;
       } else if (typeof key === 'string') {
-        value = object.builtins.get(key);
+        value = isString(object) && key === 'replace' ? this.boundedReplaceMethod(object.value as string) : object.builtins.get(key);
       }
     } else if (typeof key === 'string') {
       value = object.builtins.get(key);
@@ -249,6 +249,19 @@ export class SandboxInterpreter extends BaseInterpreter {
     if (value !== undefined) return value;
     const owner = describe(node.object as Node);
     return this.undefinedName(typeof key === 'number' ? `'${path}' is undefined: ${owner} has no item ${key}` : `'${path}' is undefined: ${owner} has no key '${String(key)}'`);
+  }
+
+  /** `text.replace(old, new, count)` as a method, bounded like the filter. */
+  private boundedReplaceMethod(text: string): RValue {
+    return new V.Function((args: RValue[]) => {
+      const last = args[args.length - 1];
+      const keywords = last?.type === 'KeywordArgumentsValue' ? (args.pop()!.value as Map<string, RValue>) : new Map<string, RValue>();
+      const arg = (index: number, keyword: string) => {
+        const value = args[index] ?? keywords.get(keyword);
+        return value === undefined ? undefined : fromRuntime(value);
+      };
+      return this.replaceText(text, arg(0, 'old'), arg(1, 'new'), arg(2, 'count'));
+    });
   }
 
   private undefinedName(message: string): NamedUndefined {
@@ -344,21 +357,25 @@ export class SandboxInterpreter extends BaseInterpreter {
         if ((operand.value as string).length + lines.length * width > max) throw new TemplateError(`indent: the result exceeds ${max} characters`);
         return new V.String(lines.map((line, index) => ((index === 0 && !first) || (line === '' && !blank) ? line : pad + line)).join('\n'));
       }
-      default: {
+      default:
         // replace(old, new[, count])
         if (!isString(operand)) throw new TemplateError('replace: the value must be a string');
-        const [from, to, count] = [arg(0, 'old'), arg(1, 'new'), arg(2, 'count')];
-        if (typeof from !== 'string' || typeof to !== 'string') throw new TemplateError('replace: old and new must be strings');
-        const text = operand.value as string;
-        const limit = typeof count === 'number' && count >= 0 ? count : Number.POSITIVE_INFINITY;
-        const pieces = from === '' ? ['', ...[...text], ''] : text.split(from);
-        const replacements = Math.min(pieces.length - 1, limit);
-        if (text.length + replacements * (to.length - from.length) > max) throw new TemplateError(`replace: the result exceeds ${max} characters`);
-        let result = pieces[0]!;
-        for (let index = 1; index < pieces.length; index += 1) result += (index <= replacements ? to : from) + pieces[index];
-        return new V.String(result);
-      }
+        return this.replaceText(operand.value as string, arg(0, 'old'), arg(1, 'new'), arg(2, 'count'));
     }
+  }
+
+  /** Python's str.replace, refusing a result past the size cap before building it (`s.replace('', s)` would be quadratic). */
+  private replaceText(text: string, from: Json | undefined, to: Json | undefined, count: Json | undefined): RValue {
+    const max = this.options.budgets.maxOutput;
+    if (typeof from !== 'string' || typeof to !== 'string') throw new TemplateError('replace: old and new must be strings');
+    const limit = typeof count === 'number' && count >= 0 ? count : Number.POSITIVE_INFINITY;
+    const pieces = from === '' ? ['', ...[...text], ''] : text.split(from);
+    const replacements = Math.min(pieces.length - 1, limit);
+    if (text.length + replacements * (to.length - from.length) > max) throw new TemplateError(`replace: the result exceeds ${max} characters`);
+    this.charge(pieces.length);
+    let result = pieces[0]!;
+    for (let index = 1; index < pieces.length; index += 1) result += (index <= replacements ? to : from) + pieces[index];
+    return new V.String(result);
   }
 
   private decrypt(operand: RValue): RValue {

@@ -82,6 +82,8 @@ describe('budgets', () => {
     ['{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}', /nests deeper than/],
     ['{% for i in range(5000) %}{{ "x" | indent(64, true) }}{{ trigger.name | replace("", "abcdefghij") }}{% endfor %}{% for i in range(100000) %}{% endfor %}', /budget|exceeds/],
     ['{{ "abc" | indent(10**9) }}', /width must be a whole number from 0 to 64/],
+    ['{% set s = "0123456789" %}{% for i in range(3) %}{% set s = s.replace("", s) %}{% endfor %}{{ s | length }}', /replace: the result exceeds 1048576 characters/],
+    ['{% set s = "0123456789" %}{% for i in range(3) %}{% set s = s | replace("", s) %}{% endfor %}{{ s | length }}', /replace: the result exceeds 1048576 characters/],
     ['{{ trigger | tojson(indent=10**6) }}', /indent must be a whole number/],
   ])('%s fails fast with a clear error', (template, message) => {
     const result = outcome(template);
@@ -111,5 +113,7 @@ describe('budgets', () => {
     expect(outcome('{% set ns = namespace(total=0) %}{% for x in trigger.items %}{% set ns.total = ns.total + x %}{% endfor %}{{ ns.total }}')).toEqual({ value: '3' });
     expect(outcome('{{ range(3) }}')).toEqual({ value: [0, 1, 2] });
     expect(outcome('{{ range(5, 0, -2) }}')).toEqual({ value: [5, 3, 1] });
+    expect(outcome('{{ "a-b-c".replace("-", "+", 1) }}')).toEqual({ value: 'a+b-c' });
+    expect(outcome('{{ "a-b".replace(old="-", new="/") }}')).toEqual({ value: 'a/b' });
   });
 });
