@@ -95,6 +95,7 @@ interface LooseInterpreter {
   evaluateFor(node: Node, environment: Scope): RValue;
   evaluateIdentifier(node: Node, environment: Scope): RValue;
   evaluateCallExpression(node: Node, environment: Scope): RValue;
+  evaluateBinaryExpression(node: Node, environment: Scope): RValue;
   evaluateMemberExpression(node: Node, environment: Scope): RValue;
   evaluateSliceExpression(object: RValue, node: Node, environment: Scope): RValue;
   evaluateArguments(args: Node[], environment: Scope): [RValue[], Map<string, RValue>];
@@ -204,6 +205,14 @@ export class SandboxInterpreter extends BaseInterpreter {
     const value = environment.lookupVariable(name);
     if (value.type === 'UndefinedValue' && !(value instanceof NamedUndefined)) return this.undefinedName(`'${name}' is undefined`);
     return value;
+  }
+
+  /** `~` joins the text of both sides (the library would print an object as `[object Map]`); other operators are the library's. */
+  override evaluateBinaryExpression(node: Node, environment: Scope): RValue {
+    if ((node.operator as { value: string }).value !== '~') return super.evaluateBinaryExpression(node, environment);
+    const left = this.evaluate(node.left as Node, environment);
+    const right = this.evaluate(node.right as Node, environment);
+    return new V.String(this.text(left) + this.text(right));
   }
 
   override evaluateCallExpression(node: Node, environment: Scope): RValue {

@@ -54,6 +54,8 @@ describe('type preservation', () => {
     ['x{{ 2.0 }}', 'x2'],
     ['{% if trigger.flag %}{{ trigger.count }}{% endif %}', '5'],
     ['plain text', 'plain text'],
+    ['{{ trigger.body.nested ~ "!" }}', '{"deep": "yes"}!'],
+    ['{{ trigger.count ~ trigger.flag ~ trigger.nothing }}', '5truenull'],
   ])('%s renders text in JSON spelling', (template, expected) => {
     expect(render(template)).toEqual(expected);
   });
