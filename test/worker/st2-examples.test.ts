@@ -1,10 +1,8 @@
 /**
  * StackStorm's example actions whose runners Attune has, run with stand-in
- * scripts written from /work/shared/st2-packs/scripts-manifest.json (the
- * metadata is StackStorm's; the scripts are ours, with the same interface).
- * Skipped where the shared st2-packs folder is absent.
+ * scripts written from st2-packs/scripts-manifest.json (the metadata is
+ * StackStorm's; the scripts are ours, with the same interface).
  */
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +11,10 @@ import { PythonRunner } from '../../src/worker/runners/python.js';
 import { ShellScriptRunner } from '../../src/worker/runners/shell-script.js';
 import { ShellRunner } from '../../src/worker/runners/shell.js';
 import type { RunnerInput } from '../../src/worker/runners/types.js';
-import { FAST_PROCESS, REPO_ROOT, runnerInput, useTempRoot } from './helpers.js';
+import { ST2_PACKS_DIR } from '../support/st2-packs.js';
+import { FAST_PROCESS, runnerInput, useTempRoot } from './helpers.js';
 
-const ST2_PACKS = join(REPO_ROOT, '..', 'shared', 'st2-packs');
-const available = existsSync(join(ST2_PACKS, 'scripts-manifest.json'));
+const ST2_PACKS = ST2_PACKS_DIR;
 const root = useTempRoot('st2');
 let pack = '';
 
@@ -68,7 +66,7 @@ function inputFor(action: St2Action, given: Record<string, unknown>, overrides: 
   });
 }
 
-describe.skipIf(!available)("StackStorm's example actions", () => {
+describe("StackStorm's example actions", () => {
   beforeAll(async () => {
     pack = join(root.path, 'examples');
     const manifest = JSON.parse(await readFile(join(ST2_PACKS, 'scripts-manifest.json'), 'utf8')) as { entries: { entry_point_file: string }[] };
