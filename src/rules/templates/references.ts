@@ -5,7 +5,7 @@
  * to order parameters that refer to each other.
  */
 import { parse, tokenize } from '@huggingface/jinja';
-import type { Node } from './sandbox.js';
+import type { Node } from './special-values.js';
 
 /** Templates whose names were found, by text (least recently used first). */
 const cache = new Map<string, ReadonlySet<string>>();

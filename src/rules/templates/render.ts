@@ -7,7 +7,8 @@ import { checkTemplateSyntax } from '../template-syntax.js';
 import { asTemplateError, TemplateError } from './errors.js';
 import { STACKSTORM_FILTERS } from './filters.js';
 import type { KeyStoreView } from './key-store.js';
-import { KeyPathValue, SandboxInterpreter, type Node } from './sandbox.js';
+import { SandboxInterpreter } from './sandbox.js';
+import { KeyPathValue, type Node } from './special-values.js';
 import { fromRuntime, ScopeClass, toRuntime, V, type RValue, type Scope } from './values.js';
 
 /** What a template can see. */

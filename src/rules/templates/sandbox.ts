@@ -22,13 +22,9 @@ import { TemplateError } from './errors.js';
 import { jsonText } from './json-text.js';
 import type { KeyStoreView } from './key-store.js';
 import type { FilterDefinition } from './filter-types.js';
+import { describe, KeyPathValue, NamedUndefined, type Node } from './special-values.js';
 import { fromRuntime, isArray, isMapping, isString, KeywordArgumentsClass, toRuntime, V, weightOf, type Json, type RValue, type Scope } from './values.js';
 
-/** A node of the library's syntax tree, read loosely. */
-export interface Node {
-  type: string;
-  [field: string]: unknown;
-}
 
 /** Budgets of one render. */
 export interface Budgets {
@@ -47,41 +43,6 @@ const BUILDING = new Set(['ArrayLiteral', 'TupleLiteral', 'ObjectLiteral', 'Bina
 const STATEMENTS = new Set(['Set', 'If', 'For', 'Macro', 'CallStatement', 'FilterStatement', 'Comment', 'Break', 'Continue']);
 /** Library filters Attune replaces: they build text without bounds, or print Maps as `[object Map]`. */
 const REPLACED = new Set(['tojson', 'indent', 'replace', 'join', 'string']);
-
-/** An undefined name: may be tested or defaulted; any other use throws its message. */
-export class NamedUndefined extends V.Undefined {
-  readonly message: string;
-  constructor(message: string) {
-    super(undefined);
-    this.message = message;
-    Object.defineProperty(this, 'value', {
-      get: () => {
-        throw new TemplateError(message);
-      },
-    });
-  }
-  override __bool__(): RValue {
-    throw new TemplateError(this.message);
-  }
-  override toString(): string {
-    throw new TemplateError(this.message);
-  }
-}
-
-/**
- * The key store as a template walks it: `st2kv.system.a.b` and `keys.a.b`
- * read key `a.b`. A name with no key renders as '' and can be walked further
- * (StackStorm's behaviour); `keys.pack` switches to the rule's pack's keys.
- */
-export class KeyPathValue extends V.String {
-  constructor(
-    readonly scope: 'system' | 'pack' | 'root',
-    readonly prefix: string,
-    readonly label: string,
-  ) {
-    super('');
-  }
-}
 
 export interface SandboxOptions {
   budgets: Budgets;
@@ -399,34 +360,5 @@ export class SandboxInterpreter extends BaseInterpreter {
       throw new TemplateError('decrypt_kv: the value is not a secret of the key store (decrypt_kv takes st2kv.system.<name> or keys.<name> of a secret key)');
     }
     return toRuntime(plain, 'the decrypted value');
-  }
-}
-
-/** The source-like name of an expression, for messages: `trigger.body['x-id'][0]`. */
-export function describe(node: Node): string {
-  switch (node.type) {
-    case 'Identifier':
-      return node.value as string;
-    case 'MemberExpression': {
-      const object = describe(node.object as Node);
-      const property = node.property as Node;
-      if (node.computed !== true) return property.type === 'IntegerLiteral' ? `${object}[${String(property.value)}]` : `${object}.${String(property.value)}`;
-      if (property.type === 'StringLiteral') return `${object}[${JSON.stringify(property.value)}]`;
-      if (property.type === 'IntegerLiteral') return `${object}[${String(property.value)}]`;
-      return `${object}[…]`;
-    }
-    case 'CallExpression':
-      return `${describe(node.callee as Node)}(…)`;
-    case 'StringLiteral':
-      return JSON.stringify(node.value);
-    case 'IntegerLiteral':
-    case 'FloatLiteral':
-      return String(node.value);
-    case 'ArrayLiteral':
-      return '[…]';
-    case 'ObjectLiteral':
-      return '{…}';
-    default:
-      return '(expression)';
   }
 }
