@@ -304,12 +304,15 @@ describe('db verify', () => {
   it('reports pending migrations and the tables they would create', async () => {
     const db = scratchDatabase();
     await dbCreate(db.config, captureOutput());
-    await dbMigrate(db.config, captureOutput(), { to: MIGRATIONS.length - 1 });
+    // Stop before the last migration that creates a table, so something is missing as well as pending.
+    const creating = MIGRATIONS.filter((m) => /CREATE TABLE/i.test(m.sql)).at(-1)!;
+    await dbMigrate(db.config, captureOutput(), { to: creating.version - 1 });
     const last = MIGRATIONS.at(-1)!;
     const out = captureOutput();
     expect(await dbVerify(db.config, out)).toBe(1);
+    expect(out.lines).toContain(`✗ pending migration ${creating.file}; run 'npm run db:migrate'`);
     expect(out.lines).toContain(`✗ pending migration ${last.file}; run 'npm run db:migrate'`);
-    // Whatever the last migration creates is reported missing too.
+    // Whatever that migration creates is reported missing too.
     expect(out.lines.filter((line) => line.startsWith('✗ missing ')).length).toBeGreaterThan(0);
   });
 
