@@ -31,7 +31,8 @@ describe('SensorRepository', () => {
       [{ triggerTypes: ['nodot'] }, 'triggerTypes'],
       [{ pollInterval: 0 }, 'pollInterval'],
     ] as const) {
-      const error = await expectErrorType(SensorRepository.create(ctx.db, { packId: pack.id, name: 'ok', entryPoint: 'ok.py', ...override } as never), ValidationError);
+      const input = { packId: pack.id, name: 'ok', entryPoint: 'ok.py' } as Record<string, unknown>;
+      const error = await expectErrorType(SensorRepository.create(ctx.db, { ...input, ...override } as never), ValidationError);
       expect(error.field).toBe(field);
     }
     await expectErrorType(SensorRepository.create(ctx.db, { packRef: uniqueName('none'), name: 'x', entryPoint: 'x.py' }), InvalidReferenceError);
