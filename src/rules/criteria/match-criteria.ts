@@ -41,6 +41,9 @@ export interface CriteriaMatch {
   criteria: CriterionResult[];
 }
 
+/** What a criterion reports as its pattern when the template decrypted a secret. */
+export const MASKED_PATTERN = '********';
+
 /** Renders a criteria pattern holding `{{ }}`; the default is the template engine's `renderTemplate`. */
 export type PatternRenderer = (template: string, context: TemplateContext) => unknown;
 
@@ -136,6 +139,9 @@ function evaluateOne(key: string, spec: unknown, evaluation: Evaluation, root: K
     result.matched = OPERATOR_FUNCTIONS[operator.name]!(result.value, result.pattern, evaluation.env);
   } catch (error) {
     return failed((error as Error).message);
+  } finally {
+    // The verdict used the real value; the report must not show a decrypted secret.
+    if (typeof spec.pattern === 'string' && spec.pattern.includes('decrypt_kv')) result.pattern = MASKED_PATTERN;
   }
   return result;
 }

@@ -119,7 +119,8 @@ export const OPERATOR_FUNCTIONS: Readonly<Record<string, OperatorFunction>> = Ob
   exists: (value) => value !== null && value !== undefined,
   nexists: (value) => value === null || value === undefined,
   inside: patterned((value, pattern) => contains('inside', pattern, value)),
-  ninside: patterned((value, pattern) => !contains('ninside', pattern, value)),
+  // A missing field is inside nothing, whatever the pattern (rules.md; Python would raise on a string pattern).
+  ninside: patterned((value, pattern) => value === null || value === undefined || !contains('ninside', pattern, value)),
 });
 
 /**

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matchCriteria } from '../../../src/rules/criteria/index.js';
-import type { KeyStoreView } from '../../../src/rules/templates/index.js';
+import { MASKED_PATTERN } from '../../../src/rules/criteria/match-criteria.js';
+import { createKeyStoreView, type KeyStoreView } from '../../../src/rules/templates/index.js';
 
 const KEYS: KeyStoreView = {
   lookup: (scope, name) => {
@@ -68,5 +69,27 @@ describe('criteria patterns through the template engine', () => {
     expect(result.criteria[0]).toMatchObject({ matched: false, error: expect.stringMatching(/^the pattern could not be rendered: /) });
     expect(result.criteria[0]!.error).toMatch(reason);
     expect(result.criteria[1]).toMatchObject({ matched: true });
+  });
+});
+
+describe('criteria patterns that decrypt a secret', () => {
+  const secretKeys = createKeyStoreView({ system: { token: { secret: true, ciphertext: 'cipher:token' } } }, () => 's3cr3t-value');
+  const payload = { token: 's3cr3t-value', other: 'x' };
+
+  it('compare with the plaintext but report the pattern masked', () => {
+    const match = matchCriteria({ 'trigger.token': { type: 'equals', pattern: '{{ st2kv.system.token | decrypt_kv }}' } }, payload, { keys: secretKeys });
+    expect(match.matched).toBe(true);
+    expect(match.criteria[0]).toMatchObject({ matched: true, pattern: MASKED_PATTERN });
+    expect(match.criteria[0]!.pattern).not.toContain('s3cr3t');
+  });
+
+  it('mask the pattern of a criterion that fails too', () => {
+    const match = matchCriteria({ 'trigger.other': { type: 'equals', pattern: '{{ st2kv.system.token | decrypt_kv }}' } }, payload, { keys: secretKeys });
+    expect(match.criteria[0]).toMatchObject({ matched: false, pattern: MASKED_PATTERN });
+  });
+
+  it('leave a secret rendered without decrypt_kv as its ciphertext', () => {
+    const match = matchCriteria({ 'trigger.other': { type: 'equals', pattern: '{{ st2kv.system.token }}' } }, payload, { keys: secretKeys });
+    expect(match.criteria[0]).toMatchObject({ matched: false, pattern: 'cipher:token' });
   });
 });
