@@ -65,7 +65,7 @@ export interface SchemaManifest {
 export const SCHEMA_MANIFEST: SchemaManifest = {
   schema: 'attune',
   extensions: ['pg_trgm'],
-  functions: ['notify_notification', 'pack_search_document', 'set_updated_at'],
+  functions: ['notify_notification', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
   tables: [
     {
       name: 'packs',
@@ -296,6 +296,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'rules_disabled_idx', unique: false, definition: 'btree (id) WHERE (NOT enabled)' },
         { name: 'rules_ref_idx', unique: false, definition: 'btree (ref)' },
         { name: 'rules_trigger_id_idx', unique: false, definition: 'btree (trigger_id)' },
+        { name: 'rules_trigger_params_enabled_idx', unique: false, definition: 'btree (trigger_ref, md5((trigger_params)::text)) WHERE enabled' },
         { name: 'rules_trigger_ref_disabled_idx', unique: false, definition: 'btree (trigger_ref) WHERE (NOT enabled)' },
         { name: 'rules_trigger_ref_enabled_idx', unique: false, definition: 'btree (trigger_ref) WHERE enabled' },
       ],
@@ -343,7 +344,29 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'sensors_ref_idx', unique: false, definition: 'btree (ref)' },
         { name: 'sensors_trigger_types_idx', unique: false, definition: 'gin (trigger_types)' },
       ],
-      triggers: ['sensors_set_updated_at'],
+      triggers: ['sensors_notify_changed', 'sensors_set_updated_at'],
+    },
+    {
+      name: 'schedules',
+      columns: {
+        id: 'bigint not null',
+        trigger_ref: 'text not null',
+        trigger_params: 'jsonb not null',
+        params_hash: 'text',
+        next_at: 'timestamp with time zone',
+        last_at: 'timestamp with time zone',
+        fired_count: 'bigint not null',
+        missed_count: 'bigint not null',
+        error: 'text',
+        created_at: 'timestamp with time zone not null',
+        updated_at: 'timestamp with time zone not null',
+      },
+      primaryKey: { name: 'schedules_pkey', columns: ['id'] },
+      foreignKeys: [],
+      uniqueConstraints: [{ name: 'schedules_trigger_ref_params_hash_key', columns: ['trigger_ref', 'params_hash'] }],
+      checks: ['schedules_counts_check', 'schedules_error_check', 'schedules_trigger_params_check', 'schedules_trigger_ref_check'],
+      indexes: [{ name: 'schedules_due_idx', unique: false, definition: 'btree (next_at) WHERE (next_at IS NOT NULL)' }],
+      triggers: ['schedules_set_updated_at'],
     },
     {
       name: 'pack_file_contents',

@@ -12,6 +12,7 @@ export const TABLES = [
   'actions',
   'rules',
   'sensors',
+  'schedules',
   'pack_file_contents',
   'pack_files',
   'events',

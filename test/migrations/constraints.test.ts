@@ -73,6 +73,7 @@ const VALID: Record<string, (p: Parents) => Values> = {
   keys: () => ({ owner_type: 'system', owner: 'system', name: uniqueName('k'), value: JSON.stringify('v') }),
   notifications: () => ({ channel: 'attune_test', entity_type: 'execution', entity_id: 1, activity: 'created' }),
   sensors: (p) => ({ pack_id: p.pack.id, pack_ref: p.packRef, name: 'watch.Files', ref: `${p.packRef}.watch.Files`, entry_point: 'watch.py' }),
+  schedules: () => ({ trigger_ref: 'core.st2.IntervalTimer', trigger_params: JSON.stringify({ unit: 'seconds', delta: 1, n: uniqueName('s') }) }),
   pack_file_contents: () => ({ sha256: 'c'.repeat(64), size: 1, content: Buffer.from('x') }),
   pack_files: (p) => ({ pack_id: p.pack.id, path: 'actions/run.sh', size: 1, content_id: p.content.id, sha256: SHA_OF_X }),
 };
@@ -156,6 +157,11 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
 
   ['pack file content sha256 in uppercase', 'pack_file_contents', { sha256: 'A'.repeat(64) }, 'pack_file_contents_sha256_check'],
   ['pack file content whose size is not its length', 'pack_file_contents', { sha256: 'b'.repeat(64), size: 2 }, 'pack_file_contents_size_check'],
+  ['schedule trigger_ref without a dot', 'schedules', { trigger_ref: 'timer' }, 'schedules_trigger_ref_check'],
+  ['schedule fired_count -1', 'schedules', { fired_count: -1 }, 'schedules_counts_check'],
+  ['schedule with an error and a next time', 'schedules', { error: 'bad unit', next_at: new Date() }, 'schedules_error_check'],
+  ['schedule with an empty error', 'schedules', { error: '' }, 'schedules_error_check'],
+
   ['pack file path ../../etc/passwd', 'pack_files', { path: '../../etc/passwd' }, 'pack_files_path_check'],
   ['absolute pack file path', 'pack_files', { path: '/etc/passwd' }, 'pack_files_path_check'],
   ['pack file path with a . segment', 'pack_files', { path: 'actions/./run.sh' }, 'pack_files_path_check'],

@@ -103,6 +103,11 @@ const DOCUMENTED: Record<(typeof TABLES)[number], Record<string, string>> = {
     class_name: 'text?', trigger_types: 'text[]!', param_schema: 'jsonb', parameters: 'jsonb', poll_interval: 'integer?',
     enabled: 'boolean!', description: 'text',
   },
+  // The timers role's state (docs/database.md, schedules).
+  schedules: {
+    trigger_ref: 'text!', trigger_params: 'jsonb!', params_hash: 'text', next_at: 'timestamptz?', last_at: 'timestamptz?',
+    fired_count: 'bigint!', missed_count: 'bigint!', error: 'text?',
+  },
   pack_file_contents: { sha256: 'text!', size: 'bigint!', content: 'bytea!' },
   pack_files: { pack_id: 'bigint!', path: 'text!', size: 'bigint!', content_id: 'bigint!', sha256: 'text!', executable: 'boolean!' },
 };
@@ -167,7 +172,7 @@ describe('tables', () => {
         WHERE n.nspname = 'attune' AND c.relkind IN ('r', 'p') ORDER BY 1`,
     );
     expect(result.rows.map((r) => r.relname)).toEqual([...TABLES, 'schema_migrations'].sort());
-    expect(TABLES).toHaveLength(16);
+    expect(TABLES).toHaveLength(17);
   });
 
   it('puts no Attune table in public', async () => {

@@ -43,6 +43,7 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
   const keys = await insert(db, 'keys', { owner_type: 'pack', owner: packRef, name: 'token', value: JSON.stringify('v') });
   const notifications = await insert(db, 'notifications', { channel: 'attune_test', entity_type: 'pack', entity_id: packs.id, activity: 'created' });
   const sensors = await insert(db, 'sensors', { pack_id: packs.id, pack_ref: packRef, name: 'watch', ref: `${packRef}.watch`, entry_point: 'watch.py' });
+  const schedules = await insert(db, 'schedules', { trigger_ref: 'core.st2.IntervalTimer', trigger_params: JSON.stringify({ unit: 'seconds', delta: 1, pack: packRef }) });
   const content = Buffer.from(packRef);
   const pack_file_contents = await insert(db, 'pack_file_contents', { sha256: createHash('sha256').update(content).digest('hex'), size: content.length, content });
   const pack_files = await insert(db, 'pack_files', {
@@ -50,7 +51,7 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
   });
   return {
     packs, runtimes, workers, triggers, actions, rules, events, enforcements, identities, executions, inquiries, keys, notifications,
-    sensors, pack_file_contents, pack_files,
+    sensors, schedules, pack_file_contents, pack_files,
   };
 }
 
@@ -69,6 +70,7 @@ const CHANGES: [table: string, set: string][] = [
   ['keys', `value = '"changed"'`],
   ['notifications', `state = 'delivered'`],
   ['sensors', `description = 'changed'`],
+  ['schedules', 'fired_count = 1'],
   ['pack_files', 'executable = true'],
 ];
 
