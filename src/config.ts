@@ -35,6 +35,13 @@ export interface AttuneConfig {
     /** Longest free-text field (descriptions) in characters, where the field has no tighter limit of its own. */
     textMaxLength: number;
   };
+  /** The rules role (the event processor). */
+  rules: {
+    /** Events claimed and processed per transaction. */
+    batchSize: number;
+    /** How often the processor looks for events when no NOTIFY woke it (the backstop). */
+    pollIntervalMs: number;
+  };
   security: {
     enableAuth: boolean;
     /** Secret used to encrypt keys marked secret; at least 32 characters. */
@@ -126,6 +133,10 @@ const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser;
     jsonMaxBytes: { parse: integer(...INPUT_LIMIT_RANGES.jsonMaxBytes), default: 1024 * 1024 },
     jsonMaxDepth: { parse: integer(...INPUT_LIMIT_RANGES.jsonMaxDepth), default: 64 },
     textMaxLength: { parse: integer(...INPUT_LIMIT_RANGES.textMaxLength), default: 10_000 },
+  },
+  rules: {
+    batchSize: { parse: integer(1, 10_000), default: 100 },
+    pollIntervalMs: { parse: integer(10, 3_600_000), default: 1000 },
   },
   security: {
     enableAuth: { parse: boolean, default: true },

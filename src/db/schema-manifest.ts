@@ -65,7 +65,7 @@ export interface SchemaManifest {
 export const SCHEMA_MANIFEST: SchemaManifest = {
   schema: 'attune',
   extensions: ['pg_trgm'],
-  functions: ['notify_notification', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
+  functions: ['enqueue_events', 'notify_notification', 'notify_rules_changed', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
   tables: [
     {
       name: 'packs',
@@ -100,7 +100,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'packs_one_active_per_ref', unique: true, definition: 'btree (ref) WHERE is_active' },
         { name: 'packs_search_idx', unique: false, definition: 'gin (search_vector)' },
       ],
-      triggers: ['packs_set_updated_at'],
+      triggers: ['packs_notify_changed', 'packs_set_updated_at'],
     },
     {
       name: 'runtimes',
@@ -201,7 +201,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'triggers_pack_ref_idx', unique: false, definition: 'btree (pack_ref)' },
         { name: 'triggers_ref_idx', unique: false, definition: 'btree (ref)' },
       ],
-      triggers: ['triggers_set_updated_at'],
+      triggers: ['triggers_notify_changed', 'triggers_set_updated_at'],
     },
     {
       name: 'actions',
@@ -249,7 +249,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'actions_runtime_id_idx', unique: false, definition: 'btree (runtime_id)' },
         { name: 'actions_tags_idx', unique: false, definition: 'gin (tags)' },
       ],
-      triggers: ['actions_set_updated_at'],
+      triggers: ['actions_notify_changed', 'actions_set_updated_at'],
     },
     {
       name: 'rules',
@@ -300,7 +300,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'rules_trigger_ref_disabled_idx', unique: false, definition: 'btree (trigger_ref) WHERE (NOT enabled)' },
         { name: 'rules_trigger_ref_enabled_idx', unique: false, definition: 'btree (trigger_ref) WHERE enabled' },
       ],
-      triggers: ['rules_set_updated_at'],
+      triggers: ['rules_notify_changed', 'rules_set_updated_at'],
     },
     {
       name: 'sensors',
@@ -417,13 +417,14 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         source: 'text',
         trace_id: 'text',
         created_at: 'timestamp with time zone not null',
+        trigger_params: 'jsonb not null',
       },
       primaryKey: { name: 'events_pkey', columns: ['id'] },
       foreignKeys: [
         { name: 'events_trigger_id_fkey', columns: ['trigger_id'], references: 'triggers', referencedColumns: ['id'], onDelete: 'SET NULL' },
       ],
       uniqueConstraints: [],
-      checks: ['events_payload_check', 'events_trigger_ref_check'],
+      checks: ['events_payload_check', 'events_trigger_params_check', 'events_trigger_ref_check'],
       indexes: [
         { name: 'events_created_at_idx', unique: false, definition: 'btree (created_at DESC, id DESC)' },
         { name: 'events_source_created_at_idx', unique: false, definition: 'btree (source, created_at DESC, id DESC)' },
@@ -431,6 +432,22 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'events_trigger_id_idx', unique: false, definition: 'btree (trigger_id)' },
         { name: 'events_trigger_ref_created_at_idx', unique: false, definition: 'btree (trigger_ref, created_at DESC, id DESC)' },
       ],
+      triggers: ['events_enqueue'],
+    },
+    {
+      name: 'event_queue',
+      columns: {
+        id: 'bigint not null',
+        event_id: 'bigint not null',
+        created_at: 'timestamp with time zone not null',
+      },
+      primaryKey: { name: 'event_queue_pkey', columns: ['id'] },
+      foreignKeys: [
+        { name: 'event_queue_event_id_fkey', columns: ['event_id'], references: 'events', referencedColumns: ['id'], onDelete: 'CASCADE' },
+      ],
+      uniqueConstraints: [{ name: 'event_queue_event_id_key', columns: ['event_id'] }],
+      checks: [],
+      indexes: [],
       triggers: [],
     },
     {
@@ -447,6 +464,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         resolved_params: 'jsonb not null',
         created_at: 'timestamp with time zone not null',
         updated_at: 'timestamp with time zone not null',
+        error: 'text',
       },
       primaryKey: { name: 'enforcements_pkey', columns: ['id'] },
       foreignKeys: [

@@ -16,6 +16,7 @@ export const TABLES = [
   'pack_file_contents',
   'pack_files',
   'events',
+  'event_queue',
   'enforcements',
   'identities',
   'executions',

@@ -40,6 +40,8 @@ export interface Enforcement {
   /** Copy of the rule's criteria. */
   criteria: JsonObject;
   resolvedParams: JsonObject;
+  /** Why it failed (a template, a cast, parameters that do not validate) or was disabled (the action is off); null otherwise. */
+  error: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -59,6 +61,8 @@ export interface CreateEnforcementInput {
   resolvedParams?: JsonObject;
   /** Default created. */
   status?: EnforcementStatus;
+  /** Why it failed or was disabled. */
+  error?: string | null;
 }
 
 /** Only the resolved parameters change after creation; status moves through `setStatus`. */
@@ -77,6 +81,9 @@ export interface EnforcementFilter extends Pagination {
 
 const ENTITY = 'enforcement';
 
+/** Longest failure reason kept; the engine cuts longer ones to this. */
+export const MAX_ENFORCEMENT_ERROR_LENGTH = 16 * 1024;
+
 const table = new Table<Enforcement>({
   table: 'enforcements',
   entity: ENTITY,
@@ -90,6 +97,7 @@ const table = new Table<Enforcement>({
     payload: { column: 'payload', kind: 'json' },
     criteria: { column: 'criteria', kind: 'json' },
     resolvedParams: { column: 'resolved_params', kind: 'json' },
+    error: 'error',
     createdAt: 'created_at',
     updatedAt: 'updated_at',
   },
@@ -103,6 +111,7 @@ const fieldRules: Rules = {
   criteria: { check: is.object, immutable: true },
   resolvedParams: { check: is.object },
   status: { check: is.oneOf(ENFORCEMENT_STATUSES) },
+  error: { check: is.string({ max: MAX_ENFORCEMENT_ERROR_LENGTH }), nullable: true, immutable: true },
 };
 
 const filterRules: Rules = {
@@ -157,6 +166,10 @@ async function insertEnforcement(db: Executor, input: CreateEnforcementInput, if
   if (input.status !== undefined) {
     columns.push('status');
     selected.push(param(input.status, 'text'));
+  }
+  if (input.error !== undefined && input.error !== null) {
+    columns.push('error');
+    selected.push(param(input.error, 'text'));
   }
   // A rule given by id must exist; one given by ref is kept even when it names no rule.
   const ruleJoin = input.ruleId !== undefined ? 'JOIN r ON true' : 'LEFT JOIN r ON true';

@@ -1,7 +1,7 @@
 import { AttuneError, InvalidReferenceError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import type { JsonObject } from './packs.js';
-import { PAGINATION_RULES, Table, Where, type Page, type Pagination } from './support/table.js';
+import { PAGINATION_RULES, Table, Where, assertId, type Page, type Pagination } from './support/table.js';
 import { is, validateFilter, validateInput, type Rules } from './support/validate.js';
 import { activeByRef } from './support/active-version.js';
 
@@ -12,6 +12,8 @@ export interface Event {
   triggerId: number | null;
   triggerRef: string;
   payload: JsonObject;
+  /** The parameters the trigger fired with (a webhook's `{url}`, a timer rule's schedule); {} when none. */
+  triggerParams: JsonObject;
   /** The sensor or webhook that fired it. */
   source: string | null;
   traceId: string | null;
@@ -28,6 +30,8 @@ export interface CreateEventInput {
   triggerId?: number;
   /** Default {}. */
   payload?: JsonObject;
+  /** Default {}. */
+  triggerParams?: JsonObject;
   source?: string | null;
   traceId?: string | null;
   /** Default now(); set it when importing recorded events. */
@@ -58,6 +62,7 @@ const table = new Table<Event>({
     triggerId: 'trigger_id',
     triggerRef: 'trigger_ref',
     payload: { column: 'payload', kind: 'json' },
+    triggerParams: { column: 'trigger_params', kind: 'json' },
     source: 'source',
     traceId: 'trace_id',
     createdAt: 'created_at',
@@ -68,6 +73,7 @@ const fieldRules: Rules = {
   triggerRef: { check: is.componentRef },
   triggerId: { check: is.id },
   payload: { check: is.object },
+  triggerParams: { check: is.object },
   source: { check: is.string({ min: 1, max: 255 }), nullable: true },
   traceId: { check: is.string({ min: 1, max: 255 }), nullable: true },
   createdAt: { check: is.timestamp },
@@ -102,6 +108,7 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
   const refs: (string | null)[] = [];
   const triggerIds: (number | null)[] = [];
   const payloads: string[] = [];
+  const triggerParams: string[] = [];
   const sources: (string | null)[] = [];
   const traceIds: (string | null)[] = [];
   const createdAts: (Date | null)[] = [];
@@ -109,6 +116,7 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
     refs.push(input.triggerRef ?? null);
     triggerIds.push(input.triggerId ?? null);
     payloads.push(JSON.stringify(input.payload ?? {}));
+    triggerParams.push(JSON.stringify(input.triggerParams ?? {}));
     sources.push(input.source ?? null);
     traceIds.push(input.traceId ?? null);
     createdAts.push(input.createdAt ?? null);
@@ -117,22 +125,22 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
     db,
     `WITH input AS MATERIALIZED (
             SELECT nextval('events_id_seq'::regclass) AS id, i.*
-              FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[])
-                   WITH ORDINALITY AS i(trigger_ref, trigger_id, payload, source, trace_id, created_at, ord)),
+              FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[])
+                   WITH ORDINALITY AS i(trigger_ref, trigger_id, payload, source, trace_id, created_at, trigger_params, ord)),
           resolved AS MATERIALIZED (
             SELECT i.id, i.ord, coalesce(by_id.id, by_ref.id) AS trigger_id, coalesce(by_id.ref, i.trigger_ref) AS trigger_ref,
-                   i.payload, i.source, i.trace_id, coalesce(i.created_at, now()) AS created_at,
+                   i.payload, i.trigger_params, i.source, i.trace_id, coalesce(i.created_at, now()) AS created_at,
                    (i.trigger_id IS NOT NULL AND by_id.id IS NULL) AS missing, i.trigger_id AS given_trigger_id
               FROM input i
               LEFT JOIN triggers by_id ON by_id.id = i.trigger_id
               LEFT JOIN LATERAL (${activeByRef('triggers', 'i.trigger_ref')}) by_ref ON i.trigger_id IS NULL),
           ins AS (
-            INSERT INTO events (id, trigger_id, trigger_ref, payload, source, trace_id, created_at) OVERRIDING SYSTEM VALUE
-            SELECT id, trigger_id, trigger_ref, payload, source, trace_id, created_at FROM resolved
+            INSERT INTO events (id, trigger_id, trigger_ref, payload, trigger_params, source, trace_id, created_at) OVERRIDING SYSTEM VALUE
+            SELECT id, trigger_id, trigger_ref, payload, trigger_params, source, trace_id, created_at FROM resolved
              WHERE NOT EXISTS (SELECT 1 FROM resolved WHERE missing)
             RETURNING ${table.columns})
      SELECT ins.*, r.ord, r.missing, r.given_trigger_id FROM resolved r LEFT JOIN ins ON ins.id = r.id ORDER BY r.ord`,
-    [refs, triggerIds, payloads, sources, traceIds, createdAts],
+    [refs, triggerIds, payloads, sources, traceIds, createdAts, triggerParams],
   );
   const missing = result.rows.find((row) => row.missing);
   if (missing) {
@@ -153,12 +161,12 @@ async function insertEvents(db: Executor, inputs: CreateEventInput[]): Promise<E
  * version of its pack (else a built-in's), or null when there is none.
  */
 async function insertEvent(db: Executor, input: CreateEventInput): Promise<Event> {
-  const rest = [JSON.stringify(input.payload ?? {}), input.source ?? null, input.traceId ?? null, input.createdAt ?? null];
-  const values = `$2::jsonb, $3::text, $4::text, coalesce($5::timestamptz, now())`;
+  const rest = [JSON.stringify(input.payload ?? {}), input.source ?? null, input.traceId ?? null, input.createdAt ?? null, JSON.stringify(input.triggerParams ?? {})];
+  const values = `$2::jsonb, $3::text, $4::text, coalesce($5::timestamptz, now()), $6::jsonb`;
   if (input.triggerId !== undefined) {
     const result = await table.query(
       db,
-      `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at)
+      `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at, trigger_params)
        SELECT t.id, t.ref, ${values} FROM triggers t WHERE t.id = $1 RETURNING ${table.columns}`,
       [input.triggerId, ...rest],
     );
@@ -173,7 +181,7 @@ async function insertEvent(db: Executor, input: CreateEventInput): Promise<Event
   }
   const result = await table.query(
     db,
-    `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at)
+    `INSERT INTO events (trigger_id, trigger_ref, payload, source, trace_id, created_at, trigger_params)
      VALUES ((SELECT id FROM (${activeByRef('triggers', '$1')}) t), $1, ${values}) RETURNING ${table.columns}`,
     [input.triggerRef, ...rest],
   );
@@ -227,6 +235,43 @@ export const EventRepository = {
     if (filter.since !== undefined) where.add((p) => `created_at >= ${p(filter.since)}`);
     if (filter.until !== undefined) where.add((p) => `created_at < ${p(filter.until)}`);
     return table.list(db, where, filter, 'created_at DESC, id DESC');
+  },
+
+  /**
+   * The rules role's claim: takes up to `limit` of the oldest unprocessed
+   * events (rows of event_queue, which every inserted event joins in its own
+   * statement) with FOR UPDATE SKIP LOCKED, so concurrent claimers never take
+   * the same event, and deletes their queue rows in the same statement. Run
+   * it inside the transaction that writes what the events caused: a commit
+   * marks them processed, a rollback (or a crash) hands them back.
+   */
+  async claimUnprocessed(db: Executor, limit: number): Promise<Event[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENT_BATCH) {
+      throw new ValidationError(`${ENTITY} claim limit must be a whole number from 1 to ${MAX_EVENT_BATCH}, got ${String(limit)}`, { entity: ENTITY, field: 'limit', value: limit });
+    }
+    const result = await table.query(
+      db,
+      `WITH claimed AS (
+         DELETE FROM event_queue q
+          WHERE q.id IN (SELECT id FROM event_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING q.event_id)
+       SELECT ${table.columns} FROM events JOIN claimed c ON c.event_id = events.id ORDER BY events.id`,
+      [limit],
+    );
+    return result.rows.map(table.fromRow);
+  },
+
+  /** How many events wait to be processed (the backlog of the rules role). */
+  async countUnprocessed(db: Executor): Promise<number> {
+    const result = await table.query<{ count: number }>(db, 'SELECT count(*)::bigint AS count FROM event_queue');
+    return result.rows[0]!.count;
+  },
+
+  /** Whether the event still waits to be processed. */
+  async isUnprocessed(db: Executor, id: number): Promise<boolean> {
+    assertId(id, ENTITY);
+    const result = await table.query(db, 'SELECT 1 FROM event_queue WHERE event_id = $1', [id]);
+    return result.rows.length > 0;
   },
 
   /** Deletes one event; enforcements that point at it keep their copy with a null event id. */

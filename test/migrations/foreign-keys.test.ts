@@ -129,6 +129,7 @@ describe('foreign key enforcement', () => {
       runtimes: s.runtime.id, triggers: s.trigger.id, actions: s.action.id, rules: s.rule.id, workers: s.worker.id,
       events: s.event.id, enforcements: s.enforcement.id, executions: s.execution.id, inquiries: s.inquiry.id,
       sensors: s.sensor.id, pack_files: s.file.id,
+      event_queue: (await ctx.db.query<{ id: number }>('SELECT id FROM event_queue WHERE event_id = $1', [s.event.id])).rows[0]!.id,
     };
     const error = await sqlError(ctx.db, `UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [2_000_000_000, rowIds[table]]);
     expect(error.code).toBe('23503');

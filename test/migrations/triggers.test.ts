@@ -36,6 +36,8 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
     action_id: actions.id, action_ref: actions.ref,
   });
   const events = await insert(db, 'events', { trigger_id: triggers.id, trigger_ref: triggers.ref });
+  // Every inserted event is queued by the events table's trigger.
+  const event_queue = (await db.query<{ id: number }>('SELECT id FROM event_queue WHERE event_id = $1', [events.id])).rows[0]!;
   const enforcements = await insert(db, 'enforcements', { rule_id: rules.id, rule_ref: rules.ref, event_id: events.id, trigger_ref: triggers.ref });
   const identities = await insert(db, 'identities', { login: uniqueName('user') });
   const executions = await insert(db, 'executions', { action_id: actions.id, action_ref: actions.ref, requested_by: identities.id });
@@ -50,7 +52,7 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
     pack_id: packs.id, path: 'pack.yaml', size: content.length, content_id: pack_file_contents.id, sha256: pack_file_contents.sha256,
   });
   return {
-    packs, runtimes, workers, triggers, actions, rules, events, enforcements, identities, executions, inquiries, keys, notifications,
+    packs, runtimes, workers, triggers, actions, rules, events, event_queue, enforcements, identities, executions, inquiries, keys, notifications,
     sensors, schedules, pack_file_contents, pack_files,
   };
 }
@@ -75,7 +77,7 @@ const CHANGES: [table: string, set: string][] = [
 ];
 
 /** Tables without updated_at: rows that never change. */
-const APPEND_ONLY = new Set(['events', 'pack_file_contents']);
+const APPEND_ONLY = new Set(['events', 'event_queue', 'pack_file_contents']);
 
 describe('timestamps on insert', () => {
   it.each(TABLES)('%s: created_at (and updated_at) default to the transaction time', async (table) => {

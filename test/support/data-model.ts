@@ -41,4 +41,6 @@ export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, t
   ['sensors', 'pack_id', 'packs', 'CASCADE'],
   ['pack_files', 'pack_id', 'packs', 'CASCADE'],
   ['pack_files', 'content_id', 'pack_file_contents', 'RESTRICT'],
+  // The rules role's queue (migration 0020): a queued event leaves the queue with it.
+  ['event_queue', 'event_id', 'events', 'CASCADE'],
 ];
