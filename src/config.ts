@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -46,6 +47,41 @@ export interface AttuneConfig {
     enableAuth: boolean;
     /** Secret used to encrypt keys marked secret; at least 32 characters. */
     encryptionKey: string | undefined;
+  };
+  /** The worker role. */
+  worker: {
+    /** Executions run at once. Default: CPU count × 4. */
+    slots: number;
+    /** Lease a claim grants; renewed at a third of it while the run lasts. */
+    leaseSeconds: number;
+    /** Runner types this worker takes (Attune's names). Default: all of them. */
+    runners: string[];
+    /** On stop, how long running executions may go on before they are left to the lease sweep. */
+    graceSeconds: number;
+    /** How often the worker looks for work when no NOTIFY woke it (the backstop). */
+    pollIntervalMs: number;
+    /** How often the worker records its heartbeat. */
+    heartbeatSeconds: number;
+    /** Where the worker keeps run folders (`work/`), materialised packs (`packs/`) and pack environments (`environments/`). */
+    dataDir: string;
+    /** The worker's unique name. Default: `<host>-<pid>`. */
+    name: string | undefined;
+  };
+  /** Execution lifecycle: timeouts, output, retries, maintenance. */
+  execution: {
+    /** Timeout of an execution when neither it nor its action sets one. */
+    defaultTimeoutSeconds: number;
+    /** Output stored per execution (stdout and stderr together); past it, a marker and nothing more. */
+    outputCapBytes: number;
+    /** First retry's delay; each later retry doubles it, up to the cap. */
+    retryBackoffBaseSeconds: number;
+    retryBackoffCapSeconds: number;
+    /** How long past its deadline a run may go before the maintenance role times it out (its worker should have). */
+    deadlineGraceSeconds: number;
+    /** Output chunks older than this are deleted by the maintenance role. */
+    outputRetentionDays: number;
+    /** How often the maintenance role sweeps leases, deadlines, inquiries and output. */
+    sweepIntervalMs: number;
   };
 }
 
@@ -108,6 +144,19 @@ const databaseName: Parser = (raw, setting) => {
   return text;
 };
 
+/** The runner types a worker can take, by Attune's names. */
+export const WORKER_RUNNERS = ['shell', 'shell-script', 'python', 'node', 'http', 'noop', 'inquiry', 'inject-trigger'] as const;
+
+/** A comma-separated list of runner names (a YAML list too), each one Attune runs. */
+const runnerList: Parser = (raw, setting) => {
+  const items = Array.isArray(raw) ? raw.map((item) => String(item)) : String(raw).split(',');
+  const names = [...new Set(items.map((item) => item.trim()).filter((item) => item !== ''))];
+  if (names.length === 0) throw new ConfigError(setting, `expected one or more of ${WORKER_RUNNERS.join(', ')}`);
+  const unknown = names.filter((name) => !(WORKER_RUNNERS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new ConfigError(setting, `unknown runner ${unknown.join(', ')}; known: ${WORKER_RUNNERS.join(', ')}`);
+  return names;
+};
+
 /** Allowed range of each input limit; JSONB cannot hold a value above 255 MiB at all. */
 export const INPUT_LIMIT_RANGES: Readonly<Record<keyof AttuneConfig['limits'], readonly [number, number]>> = {
   jsonMaxBytes: [1024, 64 * 1024 * 1024],
@@ -141,6 +190,25 @@ const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser;
   security: {
     enableAuth: { parse: boolean, default: true },
     encryptionKey: { parse: encryptionKey, default: undefined },
+  },
+  worker: {
+    slots: { parse: integer(1, 10_000), default: Math.max(1, availableParallelism()) * 4 },
+    leaseSeconds: { parse: integer(3, 86_400), default: 60 },
+    runners: { parse: runnerList, default: [...WORKER_RUNNERS] },
+    graceSeconds: { parse: integer(0, 86_400), default: 30 },
+    pollIntervalMs: { parse: integer(10, 3_600_000), default: 2000 },
+    heartbeatSeconds: { parse: integer(1, 3600), default: 10 },
+    dataDir: { parse: string, default: '.attune/data' },
+    name: { parse: optionalString, default: undefined },
+  },
+  execution: {
+    defaultTimeoutSeconds: { parse: integer(1, 2_147_483), default: 600 },
+    outputCapBytes: { parse: integer(0, 1024 * 1024 * 1024), default: 10 * 1024 * 1024 },
+    retryBackoffBaseSeconds: { parse: integer(0, 86_400), default: 1 },
+    retryBackoffCapSeconds: { parse: integer(0, 7 * 86_400), default: 300 },
+    deadlineGraceSeconds: { parse: integer(0, 86_400), default: 30 },
+    outputRetentionDays: { parse: integer(1, 36_500), default: 30 },
+    sweepIntervalMs: { parse: integer(100, 3_600_000), default: 5000 },
   },
 };
 

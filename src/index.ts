@@ -83,3 +83,12 @@ export { activatePack, type ActivatePackReport } from './packs/activate.js';
 export { uninstallPack, type UninstallPackOptions, type UninstallPackReport } from './packs/uninstall.js';
 export { materializePack, type MaterializedPack } from './packs/materialize.js';
 export { setPackConfig, getPackConfig, resolvePackConfig, validatePackConfig, MASKED_SECRET, type PackConfigOptions } from './packs/pack-config.js';
+/**
+ * Execution lifecycle: `cancelExecution(db, id)` (a parent's cancel cascades
+ * to its children), `respondToInquiry(db, inquiryId, response, { respondedBy })`,
+ * and the worker and maintenance roles (`createWorkerRole`, `createMaintenanceRole`).
+ */
+export { cancelExecution, type CancelResult } from './engine/cancel-execution.js';
+export { respondToInquiry, type RespondOptions, type RespondResult } from './engine/inquiries.js';
+export { createMaintenanceRole, MaintenanceRole, type MaintenanceOptions, type SweepReport } from './engine/maintenance.js';
+export { createWorkerRole, WorkerRole, EXECUTIONS_CHANNEL, CANCEL_CHANNEL, type WorkerOptions } from './worker/worker.js';

@@ -20,6 +20,8 @@ export const TABLES = [
   'enforcements',
   'identities',
   'executions',
+  'execution_attempts',
+  'execution_output',
   'inquiries',
   'keys',
   'notifications',

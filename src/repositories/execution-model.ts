@@ -45,6 +45,16 @@ export interface Execution {
   startedAt: Date | null;
   finishedAt: Date | null;
   traceId: string | null;
+  /** Not claimed before this instant: a delayed run, or a retry's back-off. */
+  runAfter: Date;
+  /** The action's runner type when it was requested; claims filter on it. */
+  runnerType: string | null;
+  /** A timed-out attempt is retried like a failed one (while attempts remain). */
+  retryOnTimeout: boolean;
+  /** When the running attempt times out (its start plus its timeout); null when not running. */
+  deadlineAt: Date | null;
+  /** The process group of the running attempt, recorded by its worker for recovery. */
+  pgid: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -63,6 +73,10 @@ export interface CreateExecutionInput {
   /** Default: the action's timeout_seconds; null for none. */
   timeoutSeconds?: number | null;
   traceId?: string | null;
+  /** Not run before this instant. Default: now. */
+  runAfter?: Date;
+  /** Retry a timed-out attempt as a failed one. Default false. */
+  retryOnTimeout?: boolean;
 }
 
 /** What may change outside `transition`; the request itself (action, params, parents) is history. */
@@ -111,6 +125,8 @@ export interface TransitionOptions {
 
 export interface ClaimOptions {
   workerId: number;
+  /** Claim only executions of these runner types (canonical names). Default: any. */
+  runnerTypes?: string[];
   /** Rows to claim at most. Default 1. */
   limit?: number;
   /** Default DEFAULT_LEASE_SECONDS. */
@@ -163,6 +179,11 @@ export const table = new Table<Execution>({
     startedAt: 'started_at',
     finishedAt: 'finished_at',
     traceId: 'trace_id',
+    runAfter: 'run_after',
+    runnerType: 'runner_type',
+    retryOnTimeout: 'retry_on_timeout',
+    deadlineAt: 'deadline_at',
+    pgid: 'pgid',
     createdAt: 'created_at',
     updatedAt: 'updated_at',
   },
@@ -192,6 +213,8 @@ export const rules: Rules = {
   maxAttempts: { check: is.integer(1, 100) },
   timeoutSeconds: { check: is.integer(1, 2_147_483_647), nullable: true },
   traceId: { check: is.string({ min: 1, max: 255 }), nullable: true },
+  runAfter: { check: is.timestamp, immutable: true },
+  retryOnTimeout: { check: is.boolean, immutable: true },
 };
 
 /** A fence is an object of exactly a worker id and an attempt. */
@@ -285,11 +308,13 @@ export function leaseLost(id: number, fence: ExecutionFence, current: CurrentSta
   );
 }
 
-export const byQueueOrder = (a: Execution, b: Execution): number => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id;
+/** The claim's order: run_after, then id. */
+export const byQueueOrder = (a: Execution, b: Execution): number => a.runAfter.getTime() - b.runAfter.getTime() || a.id - b.id;
 
 /** Options of `claim`, checked before any SQL. */
 export const claimRules: Rules = {
   workerId: { check: is.id, required: true },
   limit: { check: is.integer(1, MAX_CLAIM_BATCH) },
   leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) },
+  runnerTypes: { check: is.stringArray({ maxItems: 100, maxLength: 64 }) },
 };

@@ -1,6 +1,7 @@
 import { LeaseLostError, NotFoundError, ValidationError } from '../errors.js';
 import type { Executor } from '../db/pool.js';
 import { assertId } from './support/table.js';
+import { ExecutionRuns } from './execution-runs.js';
 import { is, validateInput } from './support/validate.js';
 import { LEASED_EXECUTION_STATUSES, isFinalStatus, isLeasedStatus, statusesLeadingTo, type ExecutionStatus } from './execution-states.js';
 import {
@@ -125,10 +126,11 @@ export const ExecutionQueue = {
   },
 
   /**
-   * Claims up to `limit` of the oldest requested executions for a worker in
-   * one statement: FOR UPDATE SKIP LOCKED, so concurrent claimers never get
-   * the same row and never wait on each other. The rows become scheduled
-   * with the worker and a lease; returned oldest first.
+   * Claims up to `limit` of the oldest runnable executions (requested, with
+   * run_after passed; of `runnerTypes` when given) for a worker in one
+   * statement: FOR UPDATE SKIP LOCKED, so concurrent claimers never get the
+   * same row and never wait on each other. The rows become scheduled with
+   * the worker and a lease; returned in queue order (run_after, id).
    */
   async claim(db: Executor, options: ClaimOptions): Promise<Execution[]> {
     validateInput(ENTITY, options, claimRules, 'create');
@@ -138,8 +140,10 @@ export const ExecutionQueue = {
     const result = await table.query(
       db,
       `WITH picked AS MATERIALIZED (
-         SELECT id AS picked_id FROM executions WHERE status = 'requested'
-          ORDER BY created_at, id LIMIT $2
+         SELECT id AS picked_id FROM executions
+          WHERE status = 'requested' AND run_after <= clock_timestamp()
+            AND ($4::text[] IS NULL OR runner_type = ANY($4::text[]))
+          ORDER BY run_after, id LIMIT $2
           FOR UPDATE SKIP LOCKED
        )
        UPDATE executions
@@ -147,7 +151,7 @@ export const ExecutionQueue = {
          FROM picked
         WHERE id = picked_id AND status = 'requested'
        RETURNING ${table.columns}`,
-      [options.workerId, options.limit ?? 1, options.leaseSeconds ?? DEFAULT_LEASE_SECONDS],
+      [options.workerId, options.limit ?? 1, options.leaseSeconds ?? DEFAULT_LEASE_SECONDS, options.runnerTypes ?? null],
     );
     return result.rows.map(table.fromRow).sort(byQueueOrder);
   },
@@ -192,36 +196,7 @@ export const ExecutionQueue = {
    * skipped (the next sweep sees them). Returns the changed executions.
    */
   async expireLeases(db: Executor, options: ExpireLeasesOptions = {}): Promise<Execution[]> {
-    validateInput(ENTITY, options, { asOf: { check: is.timestamp }, limit: { check: is.integer(1, 100_000) } }, 'create');
-    const retry = "status <> 'canceling' AND attempt < max_attempts";
-    const result = await table.query(
-      db,
-      `WITH expired AS MATERIALIZED (
-         SELECT id FROM executions
-          WHERE status IN ('scheduled', 'running', 'canceling')
-            AND lease_expires_at < COALESCE($1::timestamptz, clock_timestamp())
-          ORDER BY lease_expires_at
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       )
-       UPDATE executions SET
-         status = CASE WHEN status = 'canceling' THEN 'canceled' WHEN attempt < max_attempts THEN 'requested' ELSE 'abandoned' END,
-         error = CASE
-           WHEN status = 'canceling' THEN 'lease of worker ' || COALESCE(worker_id::text, '?') || ' expired while canceling'
-           WHEN attempt < max_attempts THEN 'lease of worker ' || COALESCE(worker_id::text, '?') || ' expired in attempt ' || attempt || ' of ' || max_attempts || '; retrying'
-           ELSE 'lease of worker ' || COALESCE(worker_id::text, '?') || ' expired in the last attempt (' || attempt || ' of ' || max_attempts || '); abandoned'
-         END,
-         attempt = CASE WHEN ${retry} THEN attempt + 1 ELSE attempt END,
-         worker_id = CASE WHEN ${retry} THEN NULL ELSE worker_id END,
-         started_at = CASE WHEN ${retry} THEN NULL ELSE started_at END,
-         result = CASE WHEN ${retry} THEN NULL ELSE result END,
-         finished_at = CASE WHEN ${retry} THEN NULL ELSE clock_timestamp() END,
-         lease_expires_at = NULL
-       WHERE id IN (SELECT id FROM expired)
-       RETURNING ${table.columns}`,
-      [options.asOf ?? null, options.limit ?? 1000],
-    );
-    return result.rows.map(table.fromRow).sort((a, b) => a.id - b.id);
+    return (await ExecutionRuns.sweepExpiredLeases(db, options)).map((swept) => swept.execution);
   },
 
   /**

@@ -40,7 +40,9 @@ export const LEASED_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['scheduled
  * - scheduled → requested hands a claimed row back (graceful shutdown)
  *   without using an attempt.
  * - running → requested is a retry: attempt + 1, refused when no attempts remain.
- * - paused → timeout: the inquiry it waited on timed out.
+ * - paused → timeout: the inquiry it waited on timed out. An answered
+ *   inquiry's paused → succeeded is not a `transition` (succeeded stays a
+ *   worker's move there): `endPaused` writes it, with the answer.
  * - canceling → succeeded / failed / timeout: the run finished before the
  *   cancel reached it.
  */

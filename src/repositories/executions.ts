@@ -3,6 +3,7 @@ import type { Executor } from '../db/pool.js';
 import { assertId, Where, type Page } from './support/table.js';
 import { validateFilter, validateInput } from './support/validate.js';
 import { ExecutionQueue } from './execution-queue.js';
+import { ExecutionRuns } from './execution-runs.js';
 import { ENTITY, filterRules, rules, table, type CreateExecutionInput, type Execution, type ExecutionFilter, type UpdateExecutionInput } from './execution-model.js';
 
 export {
@@ -32,6 +33,20 @@ export {
   type TransitionOptions,
   type UpdateExecutionInput,
 } from './execution-model.js';
+export {
+  DEFAULT_RETRY_BACKOFF,
+  RUN_OUTCOME_STATUSES,
+  type CompletionApplied,
+  type DeadlineSweepOptions,
+  type RetryBackoff,
+  type RunCompletion,
+  type RunOutcomeStatus,
+  type ClaimAndStartOptions,
+  type SweepOptions,
+  type SweptAttempt,
+} from './execution-runs.js';
+export * from './execution-attempts.js';
+export * from './execution-output.js';
 
 /**
  * Executions: requests, the work queue (claim, leases), and the state
@@ -39,7 +54,8 @@ export {
  */
 export const ExecutionRepository = {
   /**
-   * Requests a run of an action, status `requested`. `actionRef` resolves to
+   * Requests a run of an action, status `requested` (not claimed before
+   * `runAfter` when given), with the action's runner type. `actionRef` resolves to
    * the action in the active version of its pack, in the INSERT itself;
    * InvalidReferenceError naming the ref (or id) when there is none, and for
    * a parent, enforcement or identity id that does not exist.
@@ -53,11 +69,14 @@ export const ExecutionRepository = {
     const source = byRef
       ? 'FROM actions a JOIN packs p ON p.id = a.pack_id AND p.is_active WHERE a.ref = $1'
       : 'FROM actions a WHERE a.id = $1';
+    // The runner type is copied from the action, so claims filter without a join.
     const result = await table.query(
       db,
-      `INSERT INTO executions (action_id, action_ref, params, parent_id, enforcement_id, requested_by, max_attempts, timeout_seconds, trace_id)
+      `INSERT INTO executions (action_id, action_ref, params, parent_id, enforcement_id, requested_by, max_attempts, timeout_seconds, trace_id,
+                               runner_type, run_after, retry_on_timeout)
        SELECT a.id, a.ref, COALESCE($2::jsonb, '{}'), $3::bigint, $4::bigint, $5::bigint, COALESCE($6::integer, 1),
-              CASE WHEN $7::boolean THEN $8::integer ELSE a.timeout_seconds END, $9::text
+              CASE WHEN $7::boolean THEN $8::integer ELSE a.timeout_seconds END, $9::text,
+              a.runner_type, COALESCE($10::timestamptz, now()), COALESCE($11::boolean, false)
        ${source}
        RETURNING ${table.columns}`,
       [
@@ -70,6 +89,8 @@ export const ExecutionRepository = {
         input.timeoutSeconds !== undefined,
         input.timeoutSeconds ?? null,
         input.traceId ?? null,
+        input.runAfter ?? null,
+        input.retryOnTimeout ?? null,
       ],
     );
     if (result.rows.length === 0) {
@@ -125,4 +146,5 @@ export const ExecutionRepository = {
   /** Deletes the execution and, by cascade, its child executions and inquiries. */
   delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
   ...ExecutionQueue,
+  ...ExecutionRuns,
 };

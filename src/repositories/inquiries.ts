@@ -26,6 +26,12 @@ export interface Inquiry {
   /** Null: waits for ever. */
   timeoutAt: Date | null;
   respondedAt: Date | null;
+  /** Free text rules use to pick whom to notify (core.ask's route). */
+  route: string;
+  /** Logins allowed to respond; anyone when both users and roles are empty. */
+  users: string[];
+  /** Roles allowed to respond. */
+  roles: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,6 +42,12 @@ export interface CreateInquiryInput {
   responseSchema?: JsonObject;
   assignedTo?: number | null;
   timeoutAt?: Date | null;
+  /** Default ''. */
+  route?: string;
+  /** Default []. */
+  users?: string[];
+  /** Default []. */
+  roles?: string[];
 }
 
 /** Reassign or change the deadline; the question itself is fixed. */
@@ -69,6 +81,9 @@ const table = new Table<Inquiry>({
     respondedBy: 'responded_by',
     timeoutAt: 'timeout_at',
     respondedAt: 'responded_at',
+    route: 'route',
+    users: 'users',
+    roles: 'roles',
     createdAt: 'created_at',
     updatedAt: 'updated_at',
   },
@@ -80,6 +95,9 @@ const rules: Rules = {
   responseSchema: { check: is.object, immutable: true },
   assignedTo: { check: is.id, nullable: true },
   timeoutAt: { check: is.timestamp, nullable: true },
+  route: { check: is.string({ max: 255 }), immutable: true },
+  users: { check: is.stringArray({ maxItems: 1000, maxLength: 255 }), immutable: true },
+  roles: { check: is.stringArray({ maxItems: 1000, maxLength: 255 }), immutable: true },
 };
 
 const respondRules: Rules = {
@@ -244,6 +262,22 @@ export const InquiryRepository = {
     );
     if (result.rows.length > 0) return table.fromRow(result.rows[0]!);
     throw await refusal(db, id, 'pending');
+  },
+
+  /**
+   * Cancels every pending inquiry of these executions (they were canceled)
+   * and returns them. Rows another transaction holds are waited for: the
+   * caller is canceling their executions, which must not miss one.
+   */
+  async cancelForExecutions(db: Executor, executionIds: readonly number[]): Promise<Inquiry[]> {
+    executionIds.forEach((id) => assertId(id, ENTITY, 'executionId'));
+    if (executionIds.length === 0) return [];
+    const result = await table.query(
+      db,
+      `UPDATE inquiries SET status = 'canceled' WHERE execution_id = ANY($1::bigint[]) AND status = 'pending' RETURNING ${table.columns}`,
+      [executionIds],
+    );
+    return result.rows.map(table.fromRow);
   },
 
   /** Deletes the inquiry. */

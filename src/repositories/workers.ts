@@ -33,8 +33,20 @@ export interface Worker {
   capabilities: JsonObject;
   meta: JsonObject;
   lastHeartbeat: Date | null;
+  /** The session of the process that registered it last (`register`); its heartbeats name it. */
+  session: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** What a worker process registers itself with. */
+export interface RegisterWorkerInput {
+  name: string;
+  host?: string | null;
+  capabilities?: JsonObject;
+  meta?: JsonObject;
+  /** A fresh random token per process (a UUID). */
+  session: string;
 }
 
 export interface CreateWorkerInput {
@@ -85,6 +97,7 @@ const table = new Table<Worker>({
     capabilities: { column: 'capabilities', kind: 'json' },
     meta: { column: 'meta', kind: 'json' },
     lastHeartbeat: 'last_heartbeat',
+    session: 'session',
     createdAt: 'created_at',
     updatedAt: 'updated_at',
   },
@@ -99,6 +112,14 @@ const rules: Rules = {
   status: { check: is.oneOf(WORKER_STATUSES) },
   capabilities: { check: is.object },
   meta: { check: is.object },
+};
+
+const registerRules: Rules = {
+  name: rules.name!,
+  host: rules.host!,
+  capabilities: rules.capabilities!,
+  meta: rules.meta!,
+  session: { check: is.string({ min: 1, max: 64 }), required: true },
 };
 
 const heartbeatRules: Rules = { status: { check: is.oneOf(WORKER_STATUSES) } };
@@ -171,6 +192,48 @@ export const WorkerRepository = {
     );
     if (result.rows.length === 0) throw new NotFoundError(ENTITY, 'id', id);
     return table.fromRow(result.rows[0]!);
+  },
+
+  /**
+   * A worker process takes its row: creates it, or takes over the row of its
+   * name (a restarted worker), with its new session, status active and a
+   * heartbeat now. From then on only this session's heartbeats count.
+   */
+  async register(db: Executor, input: RegisterWorkerInput): Promise<Worker> {
+    validateInput(ENTITY, input, registerRules, 'create');
+    const result = await table.query(
+      db,
+      `INSERT INTO workers (name, host, capabilities, meta, session, status, last_heartbeat)
+       VALUES ($1, $2, COALESCE($3::jsonb, '{}'), COALESCE($4::jsonb, '{}'), $5, 'active', now())
+       ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, capabilities = EXCLUDED.capabilities, meta = EXCLUDED.meta,
+         session = EXCLUDED.session, status = 'active', last_heartbeat = now()
+       RETURNING ${table.columns}`,
+      [
+        input.name,
+        input.host ?? null,
+        input.capabilities === undefined ? null : JSON.stringify(input.capabilities),
+        input.meta === undefined ? null : JSON.stringify(input.meta),
+        input.session,
+      ],
+    );
+    return table.fromRow(result.rows[0]!);
+  },
+
+  /**
+   * A registered process's heartbeat (and status, when given), fenced by its
+   * session: false, changing nothing, when another process registered the
+   * row since (or it was deleted).
+   */
+  async sessionHeartbeat(db: Executor, id: number, session: string, input: HeartbeatInput = {}): Promise<boolean> {
+    assertId(id, ENTITY);
+    is.string({ min: 1, max: 64 })(session, 'session', ENTITY);
+    validateInput(ENTITY, input, heartbeatRules, 'update');
+    const result = await table.query(
+      db,
+      `UPDATE workers SET last_heartbeat = now(), status = COALESCE($3::text, status) WHERE id = $1 AND session = $2 RETURNING id`,
+      [id, session, input.status ?? null],
+    );
+    return result.rows.length > 0;
   },
 
   /**

@@ -578,7 +578,7 @@ describe('the queue: claim, renewLease, expireLeases', () => {
     await seedExecutions(ctx.db);
     const worker = await new WorkerFixture().create(ctx.db);
     const claim = await indexesUsed(ctx.db, (db) => ExecutionRepository.claim(db, { workerId: worker.id, limit: 5 }));
-    expect(claim.indexes).toContain('executions_runnable_idx');
+    expect(claim.indexes).toContain('executions_claim_idx');
     expect(claim.seqScans).toEqual([]);
     const sweep = await indexesUsed(ctx.db, (db) => ExecutionRepository.expireLeases(db));
     expect(sweep.indexes).toContain('executions_lease_idx');

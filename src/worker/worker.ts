@@ -1,0 +1,290 @@
+/**
+ * The worker role: claims runnable executions of the runner types it
+ * serves, up to its free slots, straight into running; runs each
+ * (run-execution.ts); renews each lease at a third of its length (a lost
+ * lease kills the run's process group); writes completions in batches; wakes
+ * on NOTIFY `attune_executions` and polls as a backstop; follows cancels on
+ * `attune_execution_cancel`; records heartbeats in the workers table under
+ * its own session. `stop` stops claiming, hands back runs whose runner had
+ * not started, lets running ones finish within the grace period, then kills
+ * what is left and leaves it to the lease sweep.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import type { SecretCipher } from '../crypto/secrets.js';
+import type { NotificationListener } from '../db/listener.js';
+import { isAttuneError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ExecutionRepository, fenceOf, type Execution, type ExecutionFence, type RetryBackoff } from '../repositories/executions.js';
+import { WorkerRepository } from '../repositories/workers.js';
+import type { Role } from '../roles.js';
+import { CompletionBatcher } from './completion-batcher.js';
+import type { DatabaseRunner } from './database-runner.js';
+import { dataFolders, runExecution, type RunEnvironment, type RunHandle } from './run-execution.js';
+import { createRunners, type RunnerOptions } from './runners/index.js';
+import { InjectTriggerRunner } from './runners/inject-trigger.js';
+import { InquiryRunner } from './runners/inquiry.js';
+import type { Runner } from './runners/types.js';
+
+/** Channels the worker listens on. */
+export const EXECUTIONS_CHANNEL = 'attune_executions';
+export const CANCEL_CHANNEL = 'attune_execution_cancel';
+
+/** Everything a worker needs; `workerOptionsFromConfig` fills it from the configuration. */
+export interface WorkerOptions {
+  pool: pg.Pool;
+  /** Wake-ups and cancels; without one the worker polls only (and learns of cancels at lease renewal). */
+  listener?: NotificationListener;
+  logger: Logger;
+  /** Unique worker name. Default `<host>-<pid>`. */
+  name?: string;
+  slots: number;
+  leaseSeconds: number;
+  /** Runner types to take (Attune's names). */
+  runnerTypes: readonly string[];
+  graceSeconds: number;
+  pollIntervalMs: number;
+  heartbeatSeconds: number;
+  /** Run folders, packs and environments go under it. */
+  dataDir: string;
+  defaultTimeoutSeconds: number;
+  outputCapBytes: number;
+  backoff: RetryBackoff;
+  cipher?: SecretCipher;
+  /** Options of the process runners (PATH, kill grace, Python and Node installers). */
+  runners?: RunnerOptions;
+  apiUrl?: string;
+}
+
+interface ActiveRun {
+  execution: Execution;
+  fence: ExecutionFence;
+  handle: RunHandle;
+  renewal: NodeJS.Timeout;
+  done: Promise<void>;
+}
+
+/** The worker role (see the module comment). */
+export class WorkerRole implements Role {
+  readonly name = 'worker';
+  readonly #options: WorkerOptions;
+  readonly #runs = new Map<number, ActiveRun>();
+  readonly #batcher: CompletionBatcher;
+  readonly #environment: RunEnvironment;
+  readonly #session = randomUUID();
+  readonly #host = hostname();
+  #workerId: number | undefined;
+  #state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  #claiming: Promise<void> | null = null;
+  #claimAgain = false;
+  #timers: NodeJS.Timeout[] = [];
+  #unlisten: Array<() => Promise<void>> = [];
+
+  constructor(options: WorkerOptions) {
+    this.#options = options;
+    this.#batcher = new CompletionBatcher(options.pool, options.backoff);
+    const folders = dataFolders(options.dataDir);
+    const runnerOptions: RunnerOptions = {
+      ...options.runners,
+      python: { environmentRoot: folders.environmentRoot, ...options.runners?.python },
+      node: { environmentRoot: folders.environmentRoot, ...options.runners?.node },
+    };
+    const runners = new Map<string, Runner | DatabaseRunner>(createRunners(runnerOptions));
+    runners.set('inquiry', new InquiryRunner());
+    runners.set('inject-trigger', new InjectTriggerRunner());
+    for (const name of [...runners.keys()]) if (!options.runnerTypes.includes(name)) runners.delete(name);
+    this.#environment = {
+      pool: options.pool,
+      logger: options.logger,
+      runners,
+      packsDir: folders.packsDir,
+      workRoot: folders.workRoot,
+      outputCapBytes: options.outputCapBytes,
+      defaultTimeoutSeconds: options.defaultTimeoutSeconds,
+      cipher: options.cipher,
+      ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
+    };
+  }
+
+  /** The worker's row id once started. */
+  get workerId(): number | undefined {
+    return this.#workerId;
+  }
+
+  /** Executions this worker holds now. */
+  get activeExecutionIds(): number[] {
+    return [...this.#runs.keys()];
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`worker is ${this.#state}; start it once`);
+    const { pool, listener } = this.#options;
+    const worker = await WorkerRepository.register(pool, {
+      name: this.#options.name ?? `${this.#host}-${process.pid}`,
+      host: this.#host,
+      session: this.#session,
+      capabilities: { runners: [...this.#environment.runners.keys()], slots: this.#options.slots },
+      meta: { pid: process.pid },
+    });
+    this.#workerId = worker.id;
+    this.#state = 'running';
+    if (listener) {
+      this.#unlisten.push(await listener.listen(EXECUTIONS_CHANNEL, () => this.#wake()));
+      this.#unlisten.push(await listener.listen(CANCEL_CHANNEL, (payload) => this.#onCancel(payload)));
+    }
+    this.#timers.push(setInterval(() => this.#wake(), this.#options.pollIntervalMs));
+    this.#timers.push(setInterval(() => void this.#heartbeat(), this.#options.heartbeatSeconds * 1000));
+    this.#options.logger.info({ workerId: worker.id, slots: this.#options.slots, runners: [...this.#environment.runners.keys()] }, 'worker started');
+    this.#wake();
+  }
+
+  /** Looks for work now (after a listener reconnect, say). */
+  wake(): void {
+    this.#wake();
+  }
+
+  /** Wakes the claim loop (a NOTIFY, the poll, a freed slot). */
+  #wake(): void {
+    if (this.#state !== 'running') return;
+    if (this.#claiming !== null) {
+      this.#claimAgain = true;
+      return;
+    }
+    this.#claiming = this.#claimLoop().finally(() => {
+      this.#claiming = null;
+      if (this.#claimAgain) {
+        this.#claimAgain = false;
+        this.#wake();
+      }
+    });
+  }
+
+  async #claimLoop(): Promise<void> {
+    while (this.#state === 'running') {
+      const free = this.#options.slots - this.#runs.size;
+      if (free <= 0) return;
+      let claimed: Execution[];
+      try {
+        claimed = await ExecutionRepository.claimAndStart(this.#options.pool, {
+          workerId: this.#workerId!,
+          limit: Math.min(free, 1000),
+          leaseSeconds: this.#options.leaseSeconds,
+          runnerTypes: [...this.#environment.runners.keys()],
+          defaultTimeoutSeconds: this.#options.defaultTimeoutSeconds,
+        });
+      } catch (error) {
+        this.#options.logger.error({ err: (error as Error).message }, 'claim failed; the poll will try again');
+        return;
+      }
+      for (const execution of claimed) this.#launch(execution);
+      if (claimed.length < free) return;
+    }
+  }
+
+  #launch(execution: Execution): void {
+    const fence = fenceOf(execution);
+    const handle: RunHandle = { abort: new AbortController(), started: false, stopping: this.#state !== 'running' };
+    const renewEvery = Math.max(1000, (this.#options.leaseSeconds * 1000) / 3);
+    const run = { execution, fence, handle } as ActiveRun;
+    run.renewal = setInterval(() => void this.#renew(run), renewEvery);
+    this.#runs.set(execution.id, run);
+    run.done = this.#execute(run).finally(() => {
+      clearInterval(run.renewal);
+      this.#runs.delete(execution.id);
+      this.#wake();
+    });
+  }
+
+  async #execute(run: ActiveRun): Promise<void> {
+    const { execution, fence, handle } = run;
+    const logger = this.#options.logger;
+    try {
+      const end = await runExecution(this.#environment, execution, fence, handle);
+      if (end.kind === 'paused') return;
+      if (end.kind === 'unstarted') {
+        await ExecutionRepository.handBack(this.#options.pool, [{ id: execution.id, fence }]);
+        return;
+      }
+      if (handle.abort.signal.aborted && this.#state === 'stopping' && end.completion.status === 'canceled') return; // killed at the end of the grace: the sweep decides
+      const applied = await this.#batcher.complete(end.completion);
+      if (applied === undefined) logger.warn({ executionId: execution.id, attempt: fence.attempt }, 'the lease was lost before the result was written; nothing changed');
+    } catch (error) {
+      if (isAttuneError(error, 'ATTUNE_LEASE_LOST')) logger.warn({ executionId: execution.id, err: (error as Error).message }, 'lease lost');
+      else logger.error({ executionId: execution.id, err: (error as Error).message }, 'run failed in the worker');
+    }
+  }
+
+  /** Renews a run's lease; a lost lease (canceled, taken back) kills the run. A canceling row aborts it too. */
+  async #renew(run: ActiveRun): Promise<void> {
+    try {
+      const renewed = await ExecutionRepository.renewLease(this.#options.pool, run.execution.id, run.fence, this.#options.leaseSeconds);
+      if (renewed.status === 'canceling') run.handle.abort.abort();
+    } catch (error) {
+      if (isAttuneError(error, 'ATTUNE_LEASE_LOST') || isAttuneError(error, 'ATTUNE_NOT_FOUND')) {
+        this.#options.logger.warn({ executionId: run.execution.id }, 'lease lost: stopping the run');
+        clearInterval(run.renewal);
+        run.handle.abort.abort();
+      } else {
+        this.#options.logger.warn({ executionId: run.execution.id, err: (error as Error).message }, 'lease renewal failed; retrying at the next renewal');
+      }
+    }
+  }
+
+  #onCancel(payload: unknown): void {
+    const id = (payload as { id?: unknown } | null)?.id;
+    const run = typeof id === 'number' ? this.#runs.get(id) : undefined;
+    if (run !== undefined) run.handle.abort.abort();
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#workerId === undefined) return;
+    try {
+      const held = await WorkerRepository.sessionHeartbeat(this.#options.pool, this.#workerId, this.#session, {
+        status: this.#runs.size >= this.#options.slots ? 'busy' : 'active',
+      });
+      if (!held) this.#options.logger.error({ workerId: this.#workerId }, 'another process registered this worker name: its heartbeats count, not ours');
+    } catch (error) {
+      this.#options.logger.warn({ err: (error as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    const logger = this.#options.logger;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const unlisten of this.#unlisten) await unlisten().catch(() => undefined);
+    await this.#claiming;
+    // Runs whose runner has not started go back to the queue without using an attempt.
+    for (const run of this.#runs.values()) run.handle.stopping = true;
+    const pending = [...this.#runs.values()];
+    if (pending.length > 0) {
+      logger.info({ running: pending.length, graceSeconds: this.#options.graceSeconds }, 'waiting for running executions');
+      let graceTimer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace'>((resolve) => (graceTimer = setTimeout(() => resolve('grace'), this.#options.graceSeconds * 1000)));
+      const ended = await Promise.race([Promise.all(pending.map((run) => run.done)).then(() => 'done' as const), graceOver]);
+      clearTimeout(graceTimer);
+      if (ended === 'grace') {
+        const left = [...this.#runs.values()];
+        logger.warn({ executions: left.map((run) => run.execution.id) }, 'grace period over: killing what is left; the lease sweep retries or abandons it');
+        for (const run of left) {
+          clearInterval(run.renewal);
+          run.handle.abort.abort();
+        }
+        await Promise.all(left.map((run) => run.done));
+      }
+    }
+    await this.#batcher.drain();
+    if (this.#workerId !== undefined) {
+      await WorkerRepository.sessionHeartbeat(this.#options.pool, this.#workerId, this.#session, { status: 'inactive' }).catch(() => false);
+    }
+    this.#state = 'stopped';
+    logger.info({ workerId: this.#workerId }, 'worker stopped');
+  }
+}
+
+/** Creates the worker role. */
+export function createWorkerRole(options: WorkerOptions): WorkerRole {
+  return new WorkerRole(options);
+}
