@@ -92,3 +92,34 @@ export { cancelExecution, type CancelResult } from './engine/cancel-execution.js
 export { respondToInquiry, type RespondOptions, type RespondResult } from './engine/inquiries.js';
 export { createMaintenanceRole, MaintenanceRole, type MaintenanceOptions, type SweepReport } from './engine/maintenance.js';
 export { createWorkerRole, WorkerRole, EXECUTIONS_CHANNEL, CANCEL_CHANNEL, type WorkerOptions } from './worker/worker.js';
+/**
+ * The event pipeline: `fireEvent` / `fireEvents` record trigger firings
+ * (durable on return, checked against the trigger's payload schema);
+ * `requestExecution` requests a run of an action with validated parameters
+ * (secrets encrypted); `matchRule` tests a rule against a payload or a stored
+ * event without writing anything; `createEventProcessorRole` is the rules
+ * role, `runRoles` runs roles until SIGINT / SIGTERM.
+ */
+export { fireEvent, fireEvents, type FireEventOptions, type EventToFire } from './engine/fire-event.js';
+export {
+  requestExecution,
+  prepareExecutionParams,
+  revealSecretParams,
+  maskSecretParams,
+  SECRET_PARAM_KEY,
+  MASKED_PARAM,
+  type RequestExecutionOptions,
+  type PreparedParams,
+} from './engine/request-execution.js';
+export { matchRule, type MatchRuleOptions, type RuleTestSubject, type RuleTestResult } from './engine/match-rule.js';
+export {
+  createEventProcessorRole,
+  processEventBatch,
+  EVENTS_CHANNEL,
+  type EventProcessorOptions,
+  type EventProcessorRole,
+  type BatchReport,
+  type ProcessBatchOptions,
+} from './engine/event-processor.js';
+export { RuleCache, RULES_CHANGED_CHANNEL } from './engine/rule-cache.js';
+export { runRoles, FORCED_EXIT_CODE, type Role, type RunRolesOptions, type SignalSource } from './roles.js';

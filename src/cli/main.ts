@@ -7,6 +7,8 @@ import { isAttuneError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { dbCheck, dbClean, dbCreate, dbDrop, dbMigrate, dbReset, dbSetup, dbStatus, dbStop, dbVerify } from './db.js';
 import { createOutput, type Output } from './output.js';
+import { addRoleCommand } from './commands/roles.js';
+import { buildRulesRole } from './commands/rules.js';
 
 /** What every command action receives once the configuration is loaded. */
 interface Context {
@@ -105,6 +107,8 @@ function buildProgram(): Command {
   db.command('stop')
     .description('stop the embedded PostgreSQL running on the data folder (one left by a command that was killed, say)')
     .action(action((ctx) => dbStop(ctx.config, ctx.out)));
+
+  addRoleCommand(program, 'rules', 'run the rules role: process events into enforcements and requested executions', buildRulesRole);
 
   return program;
 }

@@ -253,7 +253,7 @@ export const EventRepository = {
       db,
       `WITH claimed AS (
          DELETE FROM event_queue q
-          WHERE q.id IN (SELECT id FROM event_queue ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+          WHERE q.event_id IN (SELECT event_id FROM event_queue ORDER BY event_id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING q.event_id)
        SELECT ${table.columns} FROM events JOIN claimed c ON c.event_id = events.id ORDER BY events.id`,
       [limit],

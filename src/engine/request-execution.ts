@@ -1,0 +1,202 @@
+/**
+ * Execution requests: an action's parameters checked against its schema
+ * (defaults applied, unknown parameters refused unless the schema allows
+ * them, immutable parameters kept at their default), secret parameters
+ * encrypted, and the `requested` execution written. The rule engine prepares
+ * parameters with `prepareExecutionParams` and writes its batch itself;
+ * requests by hand (API, CLI, workflows) call `requestExecution`.
+ *
+ * A secret parameter (`secret: true` in the action's schema) is stored as
+ * `{"$secret": "<ciphertext>"}`: the worker reveals it with
+ * `revealSecretParams`; everything else shows `maskSecretParams` (`********`).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { ENCRYPTION_KEY_SETTING, SecretCipher } from '../crypto/secrets.js';
+import type { Executor } from '../db/pool.js';
+import { ConfigError, DecryptionError, InvalidReferenceError, ValidationError } from '../errors.js';
+import { isComponentRef } from '../refs.js';
+import { ActionRepository, type Action } from '../repositories/actions.js';
+import { ExecutionRepository, type Execution } from '../repositories/executions.js';
+import type { JsonObject } from '../repositories/packs.js';
+import { compiledSchema, describeSchemaErrors, firstErrorField } from './json-schema-validator.js';
+
+/** The key of a stored secret parameter: `{"$secret": "<ciphertext>"}`. */
+export const SECRET_PARAM_KEY = '$secret';
+/** What a secret parameter shows everywhere but in the runner. */
+export const MASKED_PARAM = '********';
+
+/** What an execution request needs of its action. */
+export type RequestedAction = Pick<Action, 'id' | 'ref' | 'enabled' | 'disabledReason' | 'paramSchema' | 'updatedAt'>;
+
+/** Options of `requestExecution`. */
+export interface RequestExecutionOptions {
+  enforcementId?: number | null;
+  /** The workflow execution this one is a step of. */
+  parentId?: number | null;
+  /** The identity that asked for it. */
+  requestedBy?: number | null;
+  traceId?: string | null;
+  /** Default: the action's timeout. */
+  timeoutSeconds?: number | null;
+  /** Default 1 (no retry). */
+  maxAttempts?: number;
+  /** Encrypts secret parameters; required when the action has any and they are given. */
+  cipher?: SecretCipher | undefined;
+}
+
+/** Parameters ready to store, and the same for display. */
+export interface PreparedParams {
+  /** Defaults applied, secrets as `{"$secret": …}`. */
+  params: JsonObject;
+  /** Defaults applied, secrets as `********`. */
+  masked: JsonObject;
+}
+
+const ENTITY = 'execution';
+
+/**
+ * Requests a run of `actionRef` (the action in the active version of its
+ * pack) with `params`, and returns the `requested` execution. Refused, with
+ * nothing written: an action that does not exist (InvalidReferenceError), a
+ * disabled one (ValidationError with its reason), parameters that break the
+ * action's schema (ValidationError naming the parameter), a secret parameter
+ * without an encryption key (ConfigError).
+ */
+export async function requestExecution(db: Executor, actionRef: string, params: JsonObject = {}, options: RequestExecutionOptions = {}): Promise<Execution> {
+  if (!isComponentRef(actionRef)) {
+    throw new ValidationError(`${ENTITY}.actionRef must be an action ref '<pack>.<name>', got ${JSON.stringify(actionRef)}`, { entity: ENTITY, field: 'actionRef' });
+  }
+  const action = await ActionRepository.findByRef(db, actionRef);
+  if (action === null) {
+    throw new InvalidReferenceError(`${ENTITY}.actionRef '${actionRef}' names no action in the active version of its pack`, {
+      entity: ENTITY,
+      field: 'actionRef',
+      value: actionRef,
+    });
+  }
+  const prepared = prepareExecutionParams(action, params, options.cipher);
+  return ExecutionRepository.create(db, {
+    actionId: action.id,
+    params: prepared.params,
+    ...(options.enforcementId !== undefined ? { enforcementId: options.enforcementId } : {}),
+    ...(options.parentId !== undefined ? { parentId: options.parentId } : {}),
+    ...(options.requestedBy !== undefined ? { requestedBy: options.requestedBy } : {}),
+    ...(options.traceId !== undefined ? { traceId: options.traceId } : {}),
+    ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+  });
+}
+
+/** ValidationError, with the action's reason, when the action is disabled. */
+export function assertActionRunnable(action: RequestedAction): void {
+  if (!action.enabled) {
+    const reason = action.disabledReason ? `: ${action.disabledReason}` : '';
+    throw new ValidationError(`action '${action.ref}' is disabled${reason}`, { entity: ENTITY, field: 'actionRef', value: action.ref });
+  }
+}
+
+/**
+ * Checks `params` against `action`: enabled, immutable parameters left at
+ * their default, the parameter schema (defaults applied), and encrypts the
+ * secret ones. Throws as `requestExecution` does; pure but for the cipher.
+ * Returns the parameters to store and their masked twin.
+ */
+export function prepareExecutionParams(action: RequestedAction, params: unknown, cipher: SecretCipher | undefined): PreparedParams {
+  assertActionRunnable(action);
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+    throw new ValidationError(`${ENTITY}.params must be an object of parameter → value`, { entity: ENTITY, field: 'params' });
+  }
+  const schema = action.paramSchema as Record<string, unknown>;
+  const properties = propertiesOf(schema);
+  const values = structuredClone(params) as JsonObject;
+  for (const [name, property] of Object.entries(properties)) {
+    if (property.immutable !== true) continue;
+    if (Object.hasOwn(values, name) && !isDeepStrictEqual(values[name], property.default)) {
+      throw new ValidationError(`parameter '${name}' of action '${action.ref}' is immutable: it keeps its default`, { entity: ENTITY, field: `params.${name}` });
+    }
+    if (Object.hasOwn(property, 'default')) values[name] = structuredClone(property.default);
+  }
+  if (Object.keys(schema).length > 0) {
+    const validate = compiledSchema(`action:${action.id}:${action.updatedAt.getTime()}`, { ...schema, type: 'object' });
+    if (!validate(values)) {
+      throw new ValidationError(`parameters of action '${action.ref}' do not validate: ${describeSchemaErrors(validate.errors, 'params')}`, {
+        entity: ENTITY,
+        field: firstErrorField(validate.errors, 'params'),
+      });
+    }
+  }
+  const secrets = secretNames(schema).filter((name) => values[name] !== undefined);
+  if (secrets.length === 0) return { params: values, masked: values };
+  if (cipher === undefined) {
+    throw new ConfigError(
+      ENCRYPTION_KEY_SETTING,
+      `is not set, and action '${action.ref}' has secret parameters (${secrets.join(', ')}), which are stored encrypted`,
+    );
+  }
+  const stored: JsonObject = { ...values };
+  const masked: JsonObject = { ...values };
+  for (const name of secrets) {
+    stored[name] = { [SECRET_PARAM_KEY]: cipher.encrypt(values[name], secretAad(name)) };
+    masked[name] = MASKED_PARAM;
+  }
+  return { params: stored, masked };
+}
+
+/**
+ * The parameters with every stored secret decrypted: for the runner only,
+ * never for a log or a response. DecryptionError when a secret cannot be
+ * decrypted with `cipher` (or no cipher is configured).
+ */
+export function revealSecretParams(params: JsonObject, schema: Record<string, unknown>, cipher: SecretCipher | undefined): JsonObject {
+  const revealed: JsonObject = { ...params };
+  for (const name of secretNames(schema)) {
+    const ciphertext = storedSecret(params[name]);
+    if (ciphertext === undefined) continue;
+    if (cipher === undefined) {
+      throw new DecryptionError(`parameter '${name}' is stored encrypted but no encryption key is configured: set ${ENCRYPTION_KEY_SETTING}`, {
+        entity: ENTITY,
+        field: `params.${name}`,
+      });
+    }
+    revealed[name] = cipher.decrypt(ciphertext, secretAad(name));
+  }
+  return revealed;
+}
+
+/**
+ * The parameters for display: every secret parameter of the schema, and any
+ * stored secret whatever the schema says, as `********`.
+ */
+export function maskSecretParams(params: JsonObject, schema: Record<string, unknown>): JsonObject {
+  const masked: JsonObject = { ...params };
+  const secrets = new Set(secretNames(schema));
+  for (const [name, value] of Object.entries(params)) {
+    if (secrets.has(name) || storedSecret(value) !== undefined) masked[name] = MASKED_PARAM;
+  }
+  return masked;
+}
+
+/** The ciphertext of a stored secret parameter, or undefined for any other value. */
+function storedSecret(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const text = (value as Record<string, unknown>)[SECRET_PARAM_KEY];
+  return keys.length === 1 && SecretCipher.isCiphertext(text) ? text : undefined;
+}
+
+/** The names of the top-level parameters marked `secret: true`. */
+export function secretNames(schema: Record<string, unknown>): string[] {
+  return Object.entries(propertiesOf(schema))
+    .filter(([, property]) => property.secret === true)
+    .map(([name]) => name);
+}
+
+function propertiesOf(schema: Record<string, unknown>): Record<string, Record<string, unknown>> {
+  const properties = schema.properties;
+  return properties !== null && typeof properties === 'object' && !Array.isArray(properties) ? (properties as Record<string, Record<string, unknown>>) : {};
+}
+
+/** The authenticated data a secret parameter's ciphertext is bound to: the parameter's name. */
+function secretAad(name: string): string {
+  return `execution-param:${name}`;
+}
