@@ -19,6 +19,8 @@ export interface Identity {
   isActive: boolean;
   /** False for service accounts, which authenticate by other means (API tokens). */
   hasPassword: boolean;
+  /** What the identity may do through the API (docs/api.md). */
+  role: IdentityRole;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,6 +34,8 @@ export interface CreateIdentityInput {
   attributes?: JsonObject;
   /** Default true. */
   isActive?: boolean;
+  /** Default viewer. */
+  role?: IdentityRole;
 }
 
 /** The login identifies the identity (keys name it as their owner) and cannot change; the password has `setPassword`. */
@@ -42,6 +46,10 @@ export interface IdentityFilter extends Pagination {
   /** Case-insensitive prefix of the login or the display name. */
   search?: string;
 }
+
+/** API roles, most powerful first; mirrors identities_role_check. */
+export const IDENTITY_ROLES = ['admin', 'operator', 'viewer'] as const;
+export type IdentityRole = (typeof IDENTITY_ROLES)[number];
 
 /** As CHECKed by identities_login_check. */
 export const LOGIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@+-]*$/;
@@ -61,6 +69,7 @@ const table = new Table<Identity>({
     attributes: { column: 'attributes', kind: 'json' },
     isActive: 'is_active',
     hasPassword: 'has_password',
+    role: 'role',
     createdAt: 'created_at',
     updatedAt: 'updated_at',
   },
@@ -83,6 +92,7 @@ const rules: Rules = {
   password: { check: passwordCheck, nullable: true, secret: true },
   attributes: { check: is.object },
   isActive: { check: is.boolean },
+  role: { check: is.oneOf(IDENTITY_ROLES) },
 };
 
 const filterRules: Rules = {
@@ -130,8 +140,8 @@ export const IdentityRepository = {
     try {
       const result = await table.query(
         db,
-        `INSERT INTO identities (login, display_name, email, password_hash, attributes, is_active)
-         VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}'), COALESCE($6::boolean, true))
+        `INSERT INTO identities (login, display_name, email, password_hash, attributes, is_active, role)
+         VALUES ($1, $2, $3, $4, COALESCE($5::jsonb, '{}'), COALESCE($6::boolean, true), COALESCE($7::text, 'viewer'))
          RETURNING ${table.columns}`,
         [
           input.login,
@@ -140,6 +150,7 @@ export const IdentityRepository = {
           passwordHash,
           input.attributes === undefined ? null : JSON.stringify(input.attributes),
           input.isActive ?? null,
+          input.role ?? null,
         ],
       );
       return table.fromRow(result.rows[0]!);
@@ -178,7 +189,7 @@ export const IdentityRepository = {
     return table.list(db, where, filter, 'lower(login), id');
   },
 
-  /** Partial update of display name, email, attributes and activity. */
+  /** Partial update of display name, email, attributes, activity and role. */
   async update(db: Executor, id: number, input: UpdateIdentityInput): Promise<Identity> {
     if (input !== null && typeof input === 'object' && 'password' in input) {
       throw new ValidationError(`${ENTITY}.password is changed with setPassword, not update`, { entity: ENTITY, field: 'password' });

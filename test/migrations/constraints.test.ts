@@ -53,7 +53,8 @@ async function parents(db: pg.ClientBase) {
       [SHA_OF_X],
     )
   ).rows[0]!;
-  return { packRef, pack, trigger, action, rule, event, execution, content };
+  const identity = await insert(db, 'identities', { login: uniqueName('ck') });
+  return { packRef, pack, trigger, action, rule, event, execution, content, identity };
 }
 type Parents = Awaited<ReturnType<typeof parents>>;
 
@@ -68,6 +69,7 @@ const VALID: Record<string, (p: Parents) => Values> = {
   events: () => ({ trigger_ref: 'core.tick' }),
   enforcements: (p) => ({ rule_id: p.rule.id, rule_ref: p.rule.ref, trigger_ref: p.trigger.ref }),
   identities: () => ({ login: uniqueName('u') }),
+  api_tokens: (p) => ({ identity_id: p.identity.id, name: 'ci', token_hash: Buffer.from(uniqueName('tok').padEnd(32, '-').slice(0, 32)) }),
   executions: () => ({ action_ref: 'core.echo' }),
   inquiries: (p) => ({ execution_id: p.execution.id, prompt: 'Go?' }),
   keys: () => ({ owner_type: 'system', owner: 'system', name: uniqueName('k'), value: JSON.stringify('v') }),
@@ -178,6 +180,10 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
   ['identity login with a leading dash', 'identities', { login: '-ann' }, 'identities_login_check'],
   ['empty identity login', 'identities', { login: '' }, 'identities_login_check'],
   ['identity login of 256 characters', 'identities', { login: 'a'.repeat(256) }, 'identities_login_check'],
+  ['identity role superuser', 'identities', { role: 'superuser' }, 'identities_role_check'],
+  ['api token kind session', 'api_tokens', { kind: 'session' }, 'api_tokens_kind_check'],
+  ['empty api token name', 'api_tokens', { name: '' }, 'api_tokens_name_check'],
+  ['api token hash of 16 bytes', 'api_tokens', { token_hash: Buffer.alloc(16, 1) }, 'api_tokens_token_hash_check'],
 
   ['execution status completed', 'executions', { status: 'completed' }, 'executions_status_check'],
   ['execution action_ref without a dot', 'executions', { action_ref: 'echo' }, 'executions_action_ref_check'],

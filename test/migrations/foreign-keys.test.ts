@@ -55,7 +55,8 @@ async function seed(db: pg.ClientBase) {
   const bytes = Buffer.from(packRef);
   const content = await insert(db, 'pack_file_contents', { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, content: bytes });
   const file = await insert(db, 'pack_files', { pack_id: pack.id, path: 'pack.yaml', size: bytes.length, content_id: content.id, sha256: content.sha256 });
-  return { packRef, pack, runtime, worker, trigger, action, rule, event, enforcement, identity, other, execution, inquiry, sensor, content, file };
+  const token = await insert(db, 'api_tokens', { identity_id: identity.id, name: 'ci', token_hash: Buffer.alloc(32, 3) });
+  return { packRef, pack, runtime, worker, trigger, action, rule, event, enforcement, identity, other, execution, inquiry, sensor, content, file, token };
 }
 
 /** Runs `sql` in a savepoint, expecting it to fail; returns the driver error. */
@@ -128,7 +129,7 @@ describe('foreign key enforcement', () => {
     const rowIds: Record<string, number> = {
       runtimes: s.runtime.id, triggers: s.trigger.id, actions: s.action.id, rules: s.rule.id, workers: s.worker.id,
       events: s.event.id, enforcements: s.enforcement.id, executions: s.execution.id, inquiries: s.inquiry.id,
-      sensors: s.sensor.id, pack_files: s.file.id,
+      sensors: s.sensor.id, pack_files: s.file.id, api_tokens: s.token.id,
       event_queue: (await ctx.db.query<{ id: number }>('SELECT id FROM event_queue WHERE event_id = $1', [s.event.id])).rows[0]!.id,
     };
     const error = await sqlError(ctx.db, `UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [2_000_000_000, rowIds[table]]);

@@ -90,6 +90,12 @@ const DOCUMENTED: Record<(typeof TABLES)[number], Record<string, string>> = {
   },
   identities: {
     login: 'text!', display_name: 'text', email: 'text', password_hash: 'text?', attributes: 'jsonb', is_active: 'boolean',
+    role: 'text!',
+  },
+  // The API's tokens (migration 0035): only the SHA-256 of each token is kept.
+  api_tokens: {
+    identity_id: 'bigint!', name: 'text!', kind: 'text!', token_hash: 'bytea!', expires_at: 'timestamptz?', revoked_at: 'timestamptz?',
+    last_used_at: 'timestamptz?',
   },
   keys: {
     owner_type: 'text!', owner: 'text!', name: 'text!', ref: 'text', value: 'jsonb', encrypted: 'boolean!',
@@ -173,7 +179,7 @@ describe('tables', () => {
         WHERE n.nspname = 'attune' AND c.relkind IN ('r', 'p') ORDER BY 1`,
     );
     expect(result.rows.map((r) => r.relname)).toEqual([...TABLES, 'schema_migrations'].sort());
-    expect(TABLES).toHaveLength(18);
+    expect(TABLES).toHaveLength(19);
   });
 
   it('puts no Attune table in public', async () => {

@@ -40,6 +40,7 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
   const event_queue = (await db.query<{ id: number }>('SELECT id FROM event_queue WHERE event_id = $1', [events.id])).rows[0]!;
   const enforcements = await insert(db, 'enforcements', { rule_id: rules.id, rule_ref: rules.ref, event_id: events.id, trigger_ref: triggers.ref });
   const identities = await insert(db, 'identities', { login: uniqueName('user') });
+  const api_tokens = await insert(db, 'api_tokens', { identity_id: identities.id, name: 'ci', token_hash: Buffer.alloc(32, 7) });
   const executions = await insert(db, 'executions', { action_id: actions.id, action_ref: actions.ref, requested_by: identities.id });
   const inquiries = await insert(db, 'inquiries', { execution_id: executions.id, prompt: 'Approve?' });
   const keys = await insert(db, 'keys', { owner_type: 'pack', owner: packRef, name: 'token', value: JSON.stringify('v') });
@@ -52,7 +53,7 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
     pack_id: packs.id, path: 'pack.yaml', size: content.length, content_id: pack_file_contents.id, sha256: pack_file_contents.sha256,
   });
   return {
-    packs, runtimes, workers, triggers, actions, rules, events, event_queue, enforcements, identities, executions, inquiries, keys, notifications,
+    packs, runtimes, workers, triggers, actions, rules, events, event_queue, enforcements, identities, api_tokens, executions, inquiries, keys, notifications,
     sensors, schedules, pack_file_contents, pack_files,
   };
 }
@@ -67,6 +68,7 @@ const CHANGES: [table: string, set: string][] = [
   ['rules', `description = 'changed'`],
   ['enforcements', `status = 'processed'`],
   ['identities', `display_name = 'Changed'`],
+  ['api_tokens', 'revoked_at = now()'],
   ['executions', `status = 'scheduled'`],
   ['inquiries', `prompt = 'Changed?'`],
   ['keys', `value = '"changed"'`],

@@ -43,4 +43,6 @@ export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, t
   ['pack_files', 'content_id', 'pack_file_contents', 'RESTRICT'],
   // The rules role's queue (migration 0020): a queued event leaves the queue with it.
   ['event_queue', 'event_id', 'events', 'CASCADE'],
+  // The API's tokens (migration 0035) go with their identity.
+  ['api_tokens', 'identity_id', 'identities', 'CASCADE'],
 ];
