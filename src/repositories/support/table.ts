@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { mapPgError } from '../../db/pg-errors.js';
 import type { Executor } from '../../db/pool.js';
 import { is, type Rules } from './validate.js';
+import { afterCondition, keyColumn, keySelect, keysetCheck, orderSql, parseOrder } from './keyset.js';
 
 /**
  * How a column's values cross the driver: `json` values are serialised with
@@ -25,14 +26,25 @@ export interface Pagination {
   limit?: number;
   /** Rows to skip, a safe integer. Default 0. */
   offset?: number;
+  /**
+   * Keyset cursor: the `next` of the previous page. The page starts after
+   * that row in the list's order, whatever was inserted since; no offset
+   * with it.
+   */
+  after?: readonly (string | null)[];
+  /** Count the matching rows (`total`). Default true; false leaves `total` null and saves the count. */
+  count?: boolean;
 }
 
 /** One page of a list, with the total number of matching rows. */
 export interface Page<E> {
   items: E[];
-  total: number;
+  /** Null when the caller asked for no count. */
+  total: number | null;
   limit: number;
   offset: number;
+  /** The keyset cursor of the next page (`after`), or null on the last page. */
+  next?: (string | null)[] | null;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -44,6 +56,8 @@ export const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 export const PAGINATION_RULES: Rules = {
   limit: { check: is.integer(1, MAX_PAGE_SIZE) },
   offset: { check: is.integer(0, MAX_OFFSET) },
+  after: { check: keysetCheck },
+  count: { check: is.boolean },
 };
 
 /** Validates pagination; the same rules for every list. */
@@ -212,28 +226,54 @@ export class Table<E extends { id: number }> {
   }
 
   /**
-   * One page of rows matching `where`, in `orderBy` order (which must end in
-   * a unique column so pages never skip or repeat a row), and the total.
-   * One round trip; a second only when the page is past the end. The total is
-   * an uncorrelated sub-select, evaluated once: unlike `count(*) OVER ()` it
-   * does not make the server produce every matching row before LIMIT, so the
-   * page itself stays an index scan that stops after `limit` rows.
+   * One page of rows matching `where`, in `orderBy` order (made total by
+   * appending `id` when it does not end with it, so pages never skip or
+   * repeat a row), the total, and the keyset cursor of the next page. One
+   * round trip; a second only when an offset page is past the end. The total
+   * is an uncorrelated sub-select, evaluated once: unlike `count(*) OVER ()`
+   * it does not make the server produce every matching row before LIMIT, so
+   * the page itself stays an index scan that stops after `limit` rows.
+   * `pagination.after` (a previous page's `next`) starts after that row
+   * instead of at an offset; `count: false` skips the total.
    */
   async list(db: Executor, where: Where, pagination: Pagination | undefined, orderBy: string): Promise<Page<E>> {
     const { limit, offset } = pageOf(pagination, this.entity);
+    const after = pagination?.after;
+    const count = pagination?.count ?? true;
+    if (after !== undefined && offset !== 0) {
+      throw new ValidationError(`${this.entity} list takes a cursor or an offset, not both`, { entity: this.entity, field: 'offset' });
+    }
+    const terms = parseOrder(orderBy);
     const filter = where.toSql();
     const n = where.values.length;
+    const values = [...where.values];
+    let pageFilter = filter;
+    if (after !== undefined) {
+      const condition = afterCondition(terms, after, (value) => {
+        values.push(value);
+        return `$${values.length}`;
+      }, this.entity);
+      pageFilter = filter === '' ? ` WHERE ${condition}` : `${filter} AND ${condition}`;
+    }
+    const totalSelect = count ? `, (SELECT count(*) FROM ${this.table}${filter}) AS total_count` : '';
+    const m = values.length;
+    // One row more than the page: whether it exists says if there is a next page.
     const result = await this.query(
       db,
-      `SELECT ${this.columns}, (SELECT count(*) FROM ${this.table}${filter}) AS total_count
-         FROM ${this.table}${filter} ORDER BY ${orderBy} LIMIT $${n + 1} OFFSET $${n + 2}`,
-      [...where.values, limit, offset],
+      `SELECT ${this.columns}, ${keySelect(terms)}${totalSelect}
+         FROM ${this.table}${pageFilter} ORDER BY ${orderSql(terms)} LIMIT $${m + 1} OFFSET $${m + 2}`,
+      [...values, limit + 1, offset],
     );
-    let total: number;
-    if (result.rows.length > 0) total = Number(result.rows[0]!.total_count);
-    else if (offset === 0) total = 0;
-    else total = Number((await this.query(db, `SELECT count(*) AS total FROM ${this.table}${filter}`, where.values)).rows[0]!.total);
-    return { items: result.rows.map(this.fromRow), total, limit, offset };
+    const rows = result.rows.slice(0, limit);
+    let total: number | null = null;
+    if (count) {
+      if (rows.length > 0) total = Number(rows[0]!.total_count);
+      else if (offset === 0 && after === undefined) total = 0;
+      else total = Number((await this.query(db, `SELECT count(*) AS total FROM ${this.table}${filter}`, where.values.slice(0, n))).rows[0]!.total);
+    }
+    const last = rows[rows.length - 1];
+    const next = result.rows.length > limit && last !== undefined ? terms.map((_, i) => (last[keyColumn(i)] as string | null) ?? null) : null;
+    return { items: rows.map(this.fromRow), total, limit, offset, next };
   }
 }
 
