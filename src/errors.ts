@@ -22,6 +22,11 @@ export const ErrorCode = {
   PACK_INVALID: 'ATTUNE_PACK_INVALID',
   TEMPLATE: 'ATTUNE_TEMPLATE',
   DEPENDENCY_INSTALL: 'ATTUNE_DEPENDENCY_INSTALL',
+  UNAUTHENTICATED: 'ATTUNE_UNAUTHENTICATED',
+  FORBIDDEN: 'ATTUNE_FORBIDDEN',
+  PAYLOAD_TOO_LARGE: 'ATTUNE_PAYLOAD_TOO_LARGE',
+  RATE_LIMITED: 'ATTUNE_RATE_LIMITED',
+  INTERNAL: 'ATTUNE_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -163,6 +168,41 @@ export class DecryptionError extends AttuneError {
   }
 }
 
+/** A request carried no credentials, or ones that are unknown, expired or revoked. */
+export class AuthenticationError extends AttuneError {
+  constructor(message = 'authentication required: send Authorization: Bearer <token>', context: ErrorContext = {}) {
+    super(ErrorCode.UNAUTHENTICATED, message, context);
+  }
+}
+
+/** The caller is known but its role does not allow this. */
+export class ForbiddenError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.FORBIDDEN, message, context);
+  }
+}
+
+/** A request body (or one part of it) is larger than its limit. */
+export class PayloadTooLargeError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, message, context);
+  }
+}
+
+/** Too many requests from one caller in the rate limit's window. */
+export class RateLimitedError extends AttuneError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super(ErrorCode.RATE_LIMITED, message, context);
+  }
+}
+
+/** A failure nobody planned for; the details are in the server log, never in the response. */
+export class InternalError extends AttuneError {
+  constructor(message = 'internal error: see the server log for this request id') {
+    super(ErrorCode.INTERNAL, message);
+  }
+}
+
 /** HTTP status for an error code, for the API layer. */
 export function httpStatusFor(code: ErrorCode): number {
   switch (code) {
@@ -177,6 +217,14 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.PACK_INVALID:
     case ErrorCode.TEMPLATE:
       return 422;
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.PAYLOAD_TOO_LARGE:
+      return 413;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
     case ErrorCode.DATABASE_UNAVAILABLE:
       return 503;
     default:

@@ -59,6 +59,11 @@ describe('error registry', () => {
     expect(httpStatusFor(ErrorCode.INVALID_REFERENCE)).toBe(422);
     expect(httpStatusFor(ErrorCode.DATABASE_UNAVAILABLE)).toBe(503);
     expect(httpStatusFor(ErrorCode.DATABASE)).toBe(500);
+    expect(httpStatusFor(ErrorCode.UNAUTHENTICATED)).toBe(401);
+    expect(httpStatusFor(ErrorCode.FORBIDDEN)).toBe(403);
+    expect(httpStatusFor(ErrorCode.PAYLOAD_TOO_LARGE)).toBe(413);
+    expect(httpStatusFor(ErrorCode.RATE_LIMITED)).toBe(429);
+    expect(httpStatusFor(ErrorCode.INTERNAL)).toBe(500);
   });
 
   it('isAttuneError checks class and, optionally, code', () => {
