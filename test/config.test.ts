@@ -32,7 +32,18 @@ describe('loadConfig layering', () => {
     expect(config).toEqual(defaults());
     expect(config.database).toMatchObject({ url: undefined, name: 'attune', maxConnections: 10, logStatements: false });
     expect(config.log.level).toBe('info');
-    expect(config.security).toEqual({ enableAuth: true, encryptionKey: undefined });
+    expect(config.security).toEqual({ enableAuth: true, encryptionKey: undefined, loginTokenTtlSeconds: 86_400 });
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8080, corsOrigins: [], trustProxy: false });
+  });
+
+  it('reads the API settings: CORS origins as a comma-separated list, each a bare origin', () => {
+    expect(load({}, { ATTUNE__API__CORS_ORIGINS: 'https://ui.example.com, http://localhost:5173' }).api.corsOrigins).toEqual([
+      'https://ui.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(() => load({}, { ATTUNE__API__CORS_ORIGINS: 'https://ui.example.com/path' })).toThrow(/ATTUNE__API__CORS_ORIGINS.*not an origin/);
+    expect(() => load({}, { ATTUNE__API__PORT: '70000' })).toThrow(/ATTUNE__API__PORT/);
+    expect(load({}, { ATTUNE__API__PORT: '0' }).api.port).toBe(0);
   });
 
   it('applies config.yaml, then .env, then environment variables, each overriding the last', () => {
