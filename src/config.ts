@@ -47,26 +47,6 @@ export interface AttuneConfig {
     enableAuth: boolean;
     /** Secret used to encrypt keys marked secret; at least 32 characters. */
     encryptionKey: string | undefined;
-    /** How long a token from `POST /api/v1/auth/login` lasts, in seconds. */
-    loginTokenTtlSeconds: number;
-  };
-  /** The HTTP API (docs/api.md). */
-  api: {
-    host: string;
-    port: number;
-    /** Largest request body, in bytes (a pack bundle has `packBodyLimitBytes`). */
-    bodyLimitBytes: number;
-    /** Largest pack bundle upload, in bytes of JSON (base64 makes files a third larger). */
-    packBodyLimitBytes: number;
-    /** Write requests (POST, PUT, PATCH, DELETE) one token, or one address without a token, may send per window; 0 turns the limit off. */
-    rateLimitMax: number;
-    rateLimitWindowSeconds: number;
-    /** Login attempts per address per window. */
-    loginRateLimitMax: number;
-    /** Origins allowed by CORS, comma-separated; empty: CORS off (no CORS headers at all). */
-    corsOrigins: string[];
-    /** Trust X-Forwarded-* from a reverse proxy (client address for rate limits and logs). */
-    trustProxy: boolean;
   };
   /** The worker role. */
   worker: {
@@ -102,6 +82,41 @@ export interface AttuneConfig {
     outputRetentionDays: number;
     /** How often the maintenance role sweeps leases, deadlines, inquiries and output. */
     sweepIntervalMs: number;
+  };
+  /** The timers role (docs/events.md, Timers). */
+  timers: {
+    /** Most schedules claimed per transaction. */
+    batchSize: number;
+    /** Longest sleep between two looks at the schedules (a NOTIFY or the next due tick wakes it sooner). */
+    pollIntervalMs: number;
+    /** How often schedules are checked against the rules without a NOTIFY. */
+    syncIntervalMs: number;
+    /** How late a tick may be and still fire; older ticks count as missed. */
+    misfireGraceSeconds: number;
+    /** What a rule's `catch_up: true` replays, and the most any `catch_up` replays. */
+    catchUpMax: number;
+  };
+  /** The sensors role (docs/events.md, Sensors). */
+  sensors: {
+    /** Materialised packs, sensor home folders and Python environments go under it. */
+    dataDir: string;
+    /** Interpreter of Python sensors (packs without requirements). */
+    python: string;
+    /** Events per INSERT. */
+    batchSize: number;
+    /** Events one sensor may have waiting in memory; past it its stdout is paused. */
+    maxQueuedEvents: number;
+    /** Events one sensor may write per second. */
+    maxEventsPerSecond: number;
+    /** Longest line a sensor may write, in bytes; a longer one is skipped. */
+    maxLineBytes: number;
+    /** First restart delay after a sensor exits; doubles per exit up to the cap. */
+    restartBackoffMs: number;
+    restartBackoffMaxMs: number;
+    /** Between SIGTERM and SIGKILL when a sensor is stopped. */
+    stopGraceMs: number;
+    /** How often the role looks for sensors to start (and to take over) without a NOTIFY. */
+    reconcileIntervalMs: number;
   };
 }
 
@@ -155,24 +170,6 @@ const encryptionKey: Parser = (raw, setting) => {
   if (text === undefined) return undefined;
   if (text.length < 32) throw new ConfigError(setting, `must be at least 32 characters (got ${text.length})`);
   return text;
-};
-/** Comma-separated origins (a YAML list too) for CORS; `*` allows any. */
-const originList: Parser = (raw, setting) => {
-  const items = Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',');
-  const origins = items.map((item) => item.trim()).filter((item) => item !== '');
-  for (const origin of origins) {
-    if (origin === '*') continue;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== origin) {
-      throw new ConfigError(setting, `'${origin}' is not an origin such as https://ui.example.com (scheme, host and port only) or *`);
-    }
-  }
-  return origins;
 };
 const databaseName: Parser = (raw, setting) => {
   const text = string(raw, setting) as string;
@@ -228,18 +225,6 @@ const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser;
   security: {
     enableAuth: { parse: boolean, default: true },
     encryptionKey: { parse: encryptionKey, default: undefined },
-    loginTokenTtlSeconds: { parse: integer(60, 365 * 86_400), default: 86_400 },
-  },
-  api: {
-    host: { parse: string, default: '127.0.0.1' },
-    port: { parse: integer(0, 65535), default: 8080 },
-    bodyLimitBytes: { parse: integer(1024, 256 * 1024 * 1024), default: 1024 * 1024 },
-    packBodyLimitBytes: { parse: integer(1024, 1024 * 1024 * 1024), default: 64 * 1024 * 1024 },
-    rateLimitMax: { parse: integer(0, 1_000_000), default: 600 },
-    rateLimitWindowSeconds: { parse: integer(1, 86_400), default: 60 },
-    loginRateLimitMax: { parse: integer(1, 10_000), default: 10 },
-    corsOrigins: { parse: originList, default: [] },
-    trustProxy: { parse: boolean, default: false },
   },
   worker: {
     slots: { parse: integer(1, 10_000), default: Math.max(1, availableParallelism()) * 4 },
@@ -259,6 +244,25 @@ const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser;
     deadlineGraceSeconds: { parse: integer(0, 86_400), default: 30 },
     outputRetentionDays: { parse: integer(1, 36_500), default: 30 },
     sweepIntervalMs: { parse: integer(100, 3_600_000), default: 5000 },
+  },
+  timers: {
+    batchSize: { parse: integer(1, 10_000), default: 500 },
+    pollIntervalMs: { parse: integer(50, 600_000), default: 5_000 },
+    syncIntervalMs: { parse: integer(100, 3_600_000), default: 30_000 },
+    misfireGraceSeconds: { parse: integer(1, 86_400), default: 30 },
+    catchUpMax: { parse: integer(0, 10_000), default: 100 },
+  },
+  sensors: {
+    dataDir: { parse: string, default: '.attune/data' },
+    python: { parse: string, default: 'python3' },
+    batchSize: { parse: integer(1, 10_000), default: 100 },
+    maxQueuedEvents: { parse: integer(1, 1_000_000), default: 1_000 },
+    maxEventsPerSecond: { parse: integer(1, 1_000_000), default: 100 },
+    maxLineBytes: { parse: integer(1024, 64 * 1024 * 1024), default: 1024 * 1024 },
+    restartBackoffMs: { parse: integer(10, 3_600_000), default: 1_000 },
+    restartBackoffMaxMs: { parse: integer(10, 86_400_000), default: 60_000 },
+    stopGraceMs: { parse: integer(0, 600_000), default: 5_000 },
+    reconcileIntervalMs: { parse: integer(50, 3_600_000), default: 10_000 },
   },
 };
 

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log.js';
 import { dbCheck, dbClean, dbCreate, dbDrop, dbMigrate, dbReset, dbSetup, dbStatus, dbStop, dbVerify } from './db.js';
 import { createOutput, type Output } from './output.js';
 import { addRoleCommand } from './commands/roles.js';
+import { buildSensorsRole, buildTimersRole } from './commands/timers-sensors.js';
 import { buildRulesRole } from './commands/rules.js';
 
 /** What every command action receives once the configuration is loaded. */
@@ -109,6 +110,8 @@ function buildProgram(): Command {
     .action(action((ctx) => dbStop(ctx.config, ctx.out)));
 
   addRoleCommand(program, 'rules', 'run the rules role: process events into enforcements and requested executions', buildRulesRole);
+  addRoleCommand(program, 'timers', 'run the timers role: fire interval, cron and date timer triggers, each tick once across processes', buildTimersRole);
+  addRoleCommand(program, 'sensors', 'run the sensors role: run pack sensors, each once across processes, their lines becoming events', buildSensorsRole);
 
   return program;
 }
