@@ -47,6 +47,26 @@ export interface AttuneConfig {
     enableAuth: boolean;
     /** Secret used to encrypt keys marked secret; at least 32 characters. */
     encryptionKey: string | undefined;
+    /** How long a token from `POST /api/v1/auth/login` lasts, in seconds. */
+    loginTokenTtlSeconds: number;
+  };
+  /** The HTTP API (docs/api.md). */
+  api: {
+    host: string;
+    port: number;
+    /** Largest request body, in bytes (a pack bundle has `packBodyLimitBytes`). */
+    bodyLimitBytes: number;
+    /** Largest pack bundle upload, in bytes of JSON (base64 makes files a third larger). */
+    packBodyLimitBytes: number;
+    /** Write requests (POST, PUT, PATCH, DELETE) one token, or one address without a token, may send per window; 0 turns the limit off. */
+    rateLimitMax: number;
+    rateLimitWindowSeconds: number;
+    /** Login attempts per address per window. */
+    loginRateLimitMax: number;
+    /** Origins allowed by CORS, comma-separated; empty: CORS off (no CORS headers at all). */
+    corsOrigins: string[];
+    /** Trust X-Forwarded-* from a reverse proxy (client address for rate limits and logs). */
+    trustProxy: boolean;
   };
   /** The worker role. */
   worker: {
@@ -171,6 +191,24 @@ const encryptionKey: Parser = (raw, setting) => {
   if (text.length < 32) throw new ConfigError(setting, `must be at least 32 characters (got ${text.length})`);
   return text;
 };
+/** Comma-separated origins (a YAML list too) for CORS; `*` allows any. */
+const originList: Parser = (raw, setting) => {
+  const items = Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',');
+  const origins = items.map((item) => item.trim()).filter((item) => item !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== origin) {
+      throw new ConfigError(setting, `'${origin}' is not an origin such as https://ui.example.com (scheme, host and port only) or *`);
+    }
+  }
+  return origins;
+};
 const databaseName: Parser = (raw, setting) => {
   const text = string(raw, setting) as string;
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(text)) {
@@ -225,6 +263,18 @@ const SCHEMA: { [S in Section]: { [K in keyof AttuneConfig[S]]: { parse: Parser;
   security: {
     enableAuth: { parse: boolean, default: true },
     encryptionKey: { parse: encryptionKey, default: undefined },
+    loginTokenTtlSeconds: { parse: integer(60, 365 * 86_400), default: 86_400 },
+  },
+  api: {
+    host: { parse: string, default: '127.0.0.1' },
+    port: { parse: integer(0, 65535), default: 8080 },
+    bodyLimitBytes: { parse: integer(1024, 256 * 1024 * 1024), default: 1024 * 1024 },
+    packBodyLimitBytes: { parse: integer(1024, 1024 * 1024 * 1024), default: 64 * 1024 * 1024 },
+    rateLimitMax: { parse: integer(0, 1_000_000), default: 600 },
+    rateLimitWindowSeconds: { parse: integer(1, 86_400), default: 60 },
+    loginRateLimitMax: { parse: integer(1, 10_000), default: 10 },
+    corsOrigins: { parse: originList, default: [] },
+    trustProxy: { parse: boolean, default: false },
   },
   worker: {
     slots: { parse: integer(1, 10_000), default: Math.max(1, availableParallelism()) * 4 },
