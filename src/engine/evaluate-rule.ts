@@ -53,11 +53,21 @@ export type RuleOutcome =
   | { kind: 'failed'; criteria: CriteriaMatch; error: string; field?: string | undefined };
 
 /**
+ * Triggers whose parameters are the trigger itself: a timer's parameters are
+ * its schedule, so a rule matches only the ticks of a schedule with exactly
+ * its parameters (as in StackStorm, where each parameter set is a trigger of
+ * its own), not those of another timer that has the same ones and more (a
+ * time zone, catch_up).
+ */
+const EXACT_PARAMS_TRIGGERS: ReadonlySet<string> = new Set(['core.st2.IntervalTimer', 'core.st2.CronTimer', 'core.st2.DateTimer']);
+
+/**
  * True when every trigger parameter the rule gives equals the event's
  * (a webhook rule's `url`, say); a rule with none matches every event of its
- * trigger.
+ * trigger. With `exact`, the event may hold no parameter the rule lacks.
  */
-export function triggerParamsMatch(ruleParams: JsonObject, eventParams: JsonObject): boolean {
+export function triggerParamsMatch(ruleParams: JsonObject, eventParams: JsonObject, exact = false): boolean {
+  if (exact && Object.keys(eventParams).some((name) => !Object.hasOwn(ruleParams, name))) return false;
   for (const [name, value] of Object.entries(ruleParams)) {
     if (!Object.hasOwn(eventParams, name) || !isDeepStrictEqual(value, eventParams[name])) return false;
   }
@@ -84,7 +94,7 @@ export function templateValues(rule: Rule, event: EvaluatedEvent, packConfig: Js
 
 /** Evaluates `rule` against `event` (see RuleOutcome). Never throws for a rule's own faults. */
 export function evaluateRule(rule: Rule, event: EvaluatedEvent, env: RuleEnvironment): RuleOutcome {
-  if (!triggerParamsMatch(rule.triggerParams, event.triggerParams)) return { kind: 'other-trigger-params' };
+  if (!triggerParamsMatch(rule.triggerParams, event.triggerParams, EXACT_PARAMS_TRIGGERS.has(rule.triggerRef))) return { kind: 'other-trigger-params' };
   const values = templateValues(rule, event, env.packConfig ?? {});
   const criteria = matchCriteria(rule.criteria, event.payload, {
     ...(env.keys ? { keys: env.keys } : {}),
