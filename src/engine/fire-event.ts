@@ -90,13 +90,14 @@ export async function fireEvents(db: Executor, events: readonly EventToFire[]): 
     checkPayload(trigger, payload, at);
     return {
       triggerId: trigger.id,
+      triggerRef: trigger.ref,
       payload,
       triggerParams: event.triggerParams ?? {},
       source: event.source ?? null,
       traceId: event.traceId ?? randomUUID(),
     };
   });
-  return single ? [await EventRepository.create(db, inputs[0]!)] : EventRepository.createMany(db, inputs);
+  return EventRepository.createResolved(db, inputs);
 }
 
 function checkShape(event: EventToFire, at: string): void {

@@ -23,7 +23,7 @@ export interface EnforcementRecord {
   error: string | null;
   execution?: {
     actionId: number;
-    /** As stored: secrets encrypted. */
+    /** As stored: secrets encrypted. The same object as `resolvedParams` when there are no secrets. */
     params: JsonObject;
     traceId: string | null;
   };
@@ -58,7 +58,8 @@ export async function writeEnforcements(db: Executor, records: readonly Enforcem
     columns.resolved.push(JSON.stringify(record.resolvedParams));
     columns.errors.push(record.error === null ? null : record.error.slice(0, MAX_ENFORCEMENT_ERROR_LENGTH));
     columns.actionIds.push(record.execution?.actionId ?? null);
-    columns.params.push(record.execution ? JSON.stringify(record.execution.params) : null);
+    // Sent once when they are the same object (no secrets): the execution takes the resolved parameters.
+    columns.params.push(record.execution && record.execution.params !== record.resolvedParams ? JSON.stringify(record.execution.params) : null);
     columns.traceIds.push(record.execution?.traceId ?? null);
   }
   const result = await mapErrors('enforcement', () =>
@@ -74,7 +75,7 @@ export async function writeEnforcements(db: Executor, records: readonly Enforcem
               RETURNING id, rule_id, event_id),
             requested AS (
               INSERT INTO executions (action_id, action_ref, runner_type, params, enforcement_id, timeout_seconds, trace_id)
-              SELECT a.id, a.ref, a.runner_type, i.params, en.id, a.timeout_seconds, i.trace_id
+              SELECT a.id, a.ref, a.runner_type, coalesce(i.params, i.resolved_params), en.id, a.timeout_seconds, i.trace_id
                 FROM enforced en
                 JOIN input i ON i.rule_id = en.rule_id AND i.event_id = en.event_id
                 JOIN actions a ON a.id = i.action_id

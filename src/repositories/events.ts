@@ -225,6 +225,53 @@ export const EventRepository = {
     return insertEvents(db, inputs);
   },
 
+  /**
+   * Intake's insert: events whose trigger the caller has already resolved
+   * (`triggerId` and `triggerRef` of one existing trigger each, as
+   * `fireEvents` does), validated like `createMany`, written in one plain
+   * multi-row INSERT with no trigger lookup, and returned in input order.
+   */
+  async createResolved(db: Executor, inputs: (CreateEventInput & { triggerId: number; triggerRef: string })[]): Promise<Event[]> {
+    if (!Array.isArray(inputs)) throw new ValidationError(`${ENTITY} createResolved takes an array of inputs`, { entity: ENTITY });
+    if (inputs.length > MAX_EVENT_BATCH) {
+      throw new ValidationError(`${ENTITY} createResolved takes at most ${MAX_EVENT_BATCH} events per call, got ${inputs.length}; split the batch`, {
+        entity: ENTITY,
+        value: inputs.length,
+      });
+    }
+    if (inputs.length === 0) return [];
+    const columns = { ids: [] as number[], refs: [] as string[], payloads: [] as string[], params: [] as string[], sources: [] as (string | null)[], traces: [] as (string | null)[] };
+    inputs.forEach((input, index) => {
+      const { triggerId, triggerRef, ...rest } = input;
+      try {
+        validateInput(ENTITY, rest, fieldRules, 'create');
+        is.id(triggerId, 'triggerId', ENTITY);
+        is.componentRef(triggerRef, 'triggerRef', ENTITY);
+      } catch (error) {
+        if (!(error instanceof AttuneError) || inputs.length === 1) throw error;
+        throw new ValidationError(`events[${index}]: ${error.message}`, { entity: ENTITY, field: error.field, value: error.value, cause: error });
+      }
+      columns.ids.push(triggerId);
+      columns.refs.push(triggerRef);
+      columns.payloads.push(JSON.stringify(input.payload ?? {}));
+      columns.params.push(JSON.stringify(input.triggerParams ?? {}));
+      columns.sources.push(input.source ?? null);
+      columns.traces.push(input.traceId ?? null);
+    });
+    // Identity values are drawn as the ordered SELECT produces its rows, so ids ascend in input order.
+    const result = await table.query(
+      db,
+      `INSERT INTO events (trigger_id, trigger_ref, payload, trigger_params, source, trace_id)
+       SELECT u.trigger_id, u.trigger_ref, u.payload, u.trigger_params, u.source, u.trace_id
+         FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[])
+              WITH ORDINALITY AS u(trigger_id, trigger_ref, payload, trigger_params, source, trace_id, ord)
+        ORDER BY u.ord
+       RETURNING ${table.columns}`,
+      [columns.ids, columns.refs, columns.payloads, columns.params, columns.sources, columns.traces],
+    );
+    return result.rows.map(table.fromRow).sort((a, b) => a.id - b.id);
+  },
+
   findById: (db: Executor, id: number): Promise<Event | null> => table.findById(db, id),
   getById: (db: Executor, id: number): Promise<Event> => table.getById(db, id),
 

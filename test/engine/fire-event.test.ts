@@ -104,6 +104,13 @@ describe('fireEvents', () => {
     expect(await countRows('event_queue')).toBe(3);
   });
 
+  it('returns a large batch in input order, with ids ascending in that order', async () => {
+    const trigger = await new TriggerFixture().create(ctx.db);
+    const events = await fireEvents(ctx.db, Array.from({ length: 2000 }, (_, i) => ({ triggerRef: trigger.ref, payload: { i } })));
+    expect(events.map((event) => event.payload.i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    expect(events.every((event, i) => i === 0 || event.id > events[i - 1]!.id)).toBe(true);
+  });
+
   it('stores nothing when one event of the batch is refused, and names it', async () => {
     const trigger = await new TriggerFixture().withPayloadSchema(PAYLOAD_SCHEMA).create(ctx.db);
     const error = await expectErrorType(
