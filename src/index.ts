@@ -123,3 +123,13 @@ export {
 } from './engine/event-processor.js';
 export { RuleCache, RULES_CHANGED_CHANNEL } from './engine/rule-cache.js';
 export { runRoles, FORCED_EXIT_CODE, type Role, type RunRolesOptions, type SignalSource } from './roles.js';
+/**
+ * The HTTP API: `buildApp({ db, config })` gives the Fastify instance (no
+ * listen; `inject()` in tests), `createApiRole` the api role that listens,
+ * `ensureFirstAdmin` the first start's admin and token.
+ */
+export { buildApp, API_PREFIX, type BuildAppOptions, type ApiContext, type RouteModule, type ApiInstance } from './api/app.js';
+export { createApiRole, type ApiRole } from './api/server.js';
+export { ensureFirstAdmin, type FirstAdmin } from './api/auth/first-admin.js';
+export { createMetrics, metrics, type AttuneMetrics } from './metrics.js';
+export * from './repositories/api-tokens.js';

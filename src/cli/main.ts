@@ -7,6 +7,7 @@ import { isAttuneError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { dbCheck, dbClean, dbCreate, dbDrop, dbMigrate, dbReset, dbSetup, dbStatus, dbStop, dbVerify } from './db.js';
 import { createOutput, type Output } from './output.js';
+import { createApiRole } from '../api/server.js';
 import { addRoleCommand } from './commands/roles.js';
 import { buildSensorsRole, buildTimersRole } from './commands/timers-sensors.js';
 import { buildRulesRole } from './commands/rules.js';
@@ -112,6 +113,10 @@ function buildProgram(): Command {
   addRoleCommand(program, 'rules', 'run the rules role: process events into enforcements and requested executions', buildRulesRole);
   addRoleCommand(program, 'timers', 'run the timers role: fire interval, cron and date timer triggers, each tick once across processes', buildTimersRole);
   addRoleCommand(program, 'sensors', 'run the sensors role: run pack sensors, each once across processes, their lines becoming events', buildSensorsRole);
+
+  addRoleCommand(program, 'api', 'run the api role: the HTTP API on ATTUNE__API__HOST:ATTUNE__API__PORT (docs/api.md)', (ctx) => [
+    createApiRole({ db: ctx.pool, config: ctx.config, logger: ctx.logger }),
+  ]);
 
   return program;
 }
