@@ -55,6 +55,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Ben
   { group: 'executions', load: async () => (await import('./cases/executions.js')).executionCases },
   { group: 'rules', load: async () => (await import('./cases/criteria.js')).criteriaCases },
   { group: 'rules', load: async () => (await import('./cases/templates.js')).templateCases },
+  { group: 'events', load: async () => (await import('./cases/timers.js')).timerCases },
   { group: 'rules', load: async () => (await import('./cases/event-processing.js')).eventProcessingCases },
 ];
 
