@@ -71,6 +71,9 @@ const VALID: Record<string, (p: Parents) => Values> = {
   identities: () => ({ login: uniqueName('u') }),
   api_tokens: (p) => ({ identity_id: p.identity.id, name: 'ci', token_hash: Buffer.from(uniqueName('tok').padEnd(32, '-').slice(0, 32)) }),
   executions: () => ({ action_ref: 'core.echo' }),
+  // The worker's tables (migrations 0031 and 0032): a replaced attempt, and an output chunk.
+  execution_attempts: (p) => ({ execution_id: p.execution.id, attempt: 1, status: 'failed' }),
+  execution_output: (p) => ({ execution_id: p.execution.id, attempt: 1, seq: 0, stream: 'stdout', data: 'hello\n' }),
   inquiries: (p) => ({ execution_id: p.execution.id, prompt: 'Go?' }),
   keys: () => ({ owner_type: 'system', owner: 'system', name: uniqueName('k'), value: JSON.stringify('v') }),
   notifications: () => ({ channel: 'attune_test', entity_type: 'execution', entity_id: 1, activity: 'created' }),
@@ -193,6 +196,21 @@ const CHECK_VIOLATIONS: [string, string, Values, string][] = [
   ['execution timeout 0', 'executions', { timeout_seconds: 0 }, 'executions_timeout_seconds_check'],
   ['running execution without a lease', 'executions', { status: 'running' }, 'executions_lease_expires_at_check'],
   ['running execution without a worker', 'executions', { status: 'running', lease_expires_at: new Date() }, 'executions_worker_id_check'],
+  ['execution pgid 1 (init, never a run\'s group)', 'executions', { pgid: 1 }, 'executions_pgid_check'],
+  ['empty execution runner_type', 'executions', { runner_type: '' }, 'executions_runner_type_check'],
+  ['execution runner_type of 65 characters', 'executions', { runner_type: 'r'.repeat(65) }, 'executions_runner_type_check'],
+
+  ['execution attempt 0 in the history', 'execution_attempts', { attempt: 0 }, 'execution_attempts_attempt_check'],
+  ['execution attempt 101 in the history', 'execution_attempts', { attempt: 101 }, 'execution_attempts_attempt_check'],
+  ['attempt history status succeeded (only replaced attempts are kept)', 'execution_attempts', { status: 'succeeded' }, 'execution_attempts_status_check'],
+  ['output chunk of attempt 0', 'execution_output', { attempt: 0 }, 'execution_output_attempt_check'],
+  ['output chunk with seq -1', 'execution_output', { seq: -1 }, 'execution_output_seq_check'],
+  ['output chunk on stream stdin', 'execution_output', { stream: 'stdin' }, 'execution_output_stream_check'],
+  ['empty worker session', 'workers', { session: '' }, 'workers_session_check'],
+  ['worker session of 65 characters', 'workers', { session: 's'.repeat(65) }, 'workers_session_check'],
+  ['inquiry route of 256 characters', 'inquiries', { route: 'r'.repeat(256) }, 'inquiries_route_check'],
+  ['inquiry with 1001 users', 'inquiries', { users: Array.from({ length: 1001 }, (_, i) => `u${i}`) }, 'inquiries_users_check'],
+  ['inquiry with 1001 roles', 'inquiries', { roles: Array.from({ length: 1001 }, (_, i) => `r${i}`) }, 'inquiries_roles_check'],
 
   ['inquiry status open', 'inquiries', { status: 'open' }, 'inquiries_status_check'],
   ['empty inquiry prompt', 'inquiries', { prompt: '' }, 'inquiries_prompt_check'],
@@ -292,6 +310,11 @@ describe('CHECK constraints accept the edge of the valid range', () => {
     ['triggers', { webhook_key: 'k'.repeat(16) }],
     ['actions', { timeout_seconds: 1 }],
     ['executions', { attempt: 100, max_attempts: 100 }],
+    ['executions', { pgid: 2, runner_type: 'r'.repeat(64) }],
+    ['execution_attempts', { attempt: 100, status: 'timeout' }],
+    ['execution_attempts', { status: 'abandoned' }],
+    ['execution_output', { attempt: 100, seq: 0, stream: 'stderr' }],
+    ['workers', { session: 's'.repeat(64) }],
     ['identities', { login: 'Ann.Smith+ops@example.com' }],
     ['identities', { login: 'a'.repeat(255) }],
     ['inquiries', { status: 'responded', responded_at: new Date() }],
@@ -384,6 +407,12 @@ describe('NOT NULL constraints reject missing values with SQLSTATE 23502', () =>
     ['packs', 'keywords'],
     ['actions', 'tags'],
     ['workers', 'status'],
+    ['executions', 'run_after'],
+    ['execution_attempts', 'execution_id'],
+    ['execution_attempts', 'status'],
+    ['execution_output', 'execution_id'],
+    ['execution_output', 'stream'],
+    ['execution_output', 'data'],
   ])('%s.%s', async (table, column) => {
     const p = await parents(ctx.db);
     const error = await dbError(ctx.db, (tx) => insert(tx, table, { ...VALID[table]!(p), [column]: null }));
@@ -517,6 +546,17 @@ describe('UNIQUE constraints', () => {
     // Without the predicate PostgreSQL finds no arbiter index (42P10).
     const error = await dbError(ctx.db, (tx) => tx.query(sql('(rule_id, event_id)'), params));
     expect(error.code).toBe('42P10');
+  });
+
+  it('execution_attempts: one row per (execution, attempt); execution_output: one chunk per (execution, attempt, seq)', async () => {
+    const p = await parents(ctx.db);
+    await insert(ctx.db, 'execution_attempts', VALID.execution_attempts!(p));
+    await expectDuplicate('execution_attempts', { ...VALID.execution_attempts!(p), status: 'timeout' }, 'execution_attempts_execution_id_attempt_key');
+    await insert(ctx.db, 'execution_attempts', { ...VALID.execution_attempts!(p), attempt: 2 });
+    await insert(ctx.db, 'execution_output', VALID.execution_output!(p));
+    await expectDuplicate('execution_output', { ...VALID.execution_output!(p), stream: 'stderr' }, 'execution_output_execution_id_attempt_seq_key');
+    await insert(ctx.db, 'execution_output', { ...VALID.execution_output!(p), attempt: 2 });
+    await insert(ctx.db, 'execution_output', { ...VALID.execution_output!(p), seq: 1 });
   });
 
   it('ids are GENERATED ALWAYS: an explicit id is refused (428C9)', async () => {

@@ -56,7 +56,11 @@ async function seed(db: pg.ClientBase) {
   const content = await insert(db, 'pack_file_contents', { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, content: bytes });
   const file = await insert(db, 'pack_files', { pack_id: pack.id, path: 'pack.yaml', size: bytes.length, content_id: content.id, sha256: content.sha256 });
   const token = await insert(db, 'api_tokens', { identity_id: identity.id, name: 'ci', token_hash: Buffer.alloc(32, 3) });
-  return { packRef, pack, runtime, worker, trigger, action, rule, event, enforcement, identity, other, execution, inquiry, sensor, content, file, token };
+  const attempt = await insert(db, 'execution_attempts', { execution_id: execution.id, attempt: 1, worker_id: worker.id, status: 'failed' });
+  const output = await insert(db, 'execution_output', { execution_id: execution.id, attempt: 1, seq: 0, stream: 'stdout', data: 'hi\n' });
+  return {
+    packRef, pack, runtime, worker, trigger, action, rule, event, enforcement, identity, other, execution, inquiry, sensor, content, file, token, attempt, output,
+  };
 }
 
 /** Runs `sql` in a savepoint, expecting it to fail; returns the driver error. */
@@ -129,7 +133,7 @@ describe('foreign key enforcement', () => {
     const rowIds: Record<string, number> = {
       runtimes: s.runtime.id, triggers: s.trigger.id, actions: s.action.id, rules: s.rule.id, workers: s.worker.id,
       events: s.event.id, enforcements: s.enforcement.id, executions: s.execution.id, inquiries: s.inquiry.id,
-      sensors: s.sensor.id, pack_files: s.file.id, api_tokens: s.token.id,
+      sensors: s.sensor.id, pack_files: s.file.id, api_tokens: s.token.id, execution_attempts: s.attempt.id, execution_output: s.output.id,
       event_queue: (await ctx.db.query<{ id: number }>('SELECT id FROM event_queue WHERE event_id = $1', [s.event.id])).rows[0]!.id,
     };
     const error = await sqlError(ctx.db, `UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [2_000_000_000, rowIds[table]]);
@@ -254,6 +258,7 @@ describe('deleting an execution', () => {
     for (const [table, id] of [
       ['executions', s.execution.id], ['executions', child.id], ['executions', grandchild.id],
       ['inquiries', s.inquiry.id], ['inquiries', childInquiry.id],
+      ['execution_attempts', s.attempt.id], ['execution_output', s.output.id],
     ] as const) {
       expect(await row(ctx.db, table, id), `${table} ${id} survived`).toBeUndefined();
     }
@@ -282,9 +287,10 @@ describe('deleting an identity or a worker', () => {
     expect(await row(ctx.db, 'inquiries', s.inquiry.id)).toMatchObject({ assigned_to: null, responded_by: null, status: 'responded' });
   });
 
-  it('deleting a worker nulls executions.worker_id', async () => {
+  it('deleting a worker nulls executions.worker_id and execution_attempts.worker_id, keeping the attempt', async () => {
     const s = await seed(ctx.db);
     await ctx.db.query('DELETE FROM workers WHERE id = $1', [s.worker.id]);
     expect(await row(ctx.db, 'executions', s.execution.id)).toMatchObject({ worker_id: null, status: 'requested' });
+    expect(await row(ctx.db, 'execution_attempts', s.attempt.id)).toMatchObject({ worker_id: null, attempt: 1, status: 'failed' });
   });
 });

@@ -117,9 +117,16 @@ const DOCUMENTED: Record<(typeof TABLES)[number], Record<string, string>> = {
   },
   pack_file_contents: { sha256: 'text!', size: 'bigint!', content: 'bytea!' },
   pack_files: { pack_id: 'bigint!', path: 'text!', size: 'bigint!', content_id: 'bigint!', sha256: 'text!', executable: 'boolean!' },
+  // The worker's tables (docs/database.md, migrations 0031 and 0032): replaced attempts and output chunks.
+  execution_attempts: {
+    execution_id: 'bigint!', attempt: 'integer!', worker_id: 'bigint?', host: 'text?', pgid: 'integer?', status: 'text!',
+    started_at: 'timestamptz?', finished_at: 'timestamptz!', error: 'text?', result_summary: 'jsonb?',
+  },
+  execution_output: { execution_id: 'bigint!', attempt: 'integer!', seq: 'integer!', stream: 'text!', data: 'text!' },
 };
 
-const APPEND_ONLY = new Set<string>(['events', 'event_queue', 'pack_file_contents']);
+/** Tables whose rows never change: no updated_at. */
+const APPEND_ONLY = new Set<string>(['events', 'event_queue', 'pack_file_contents', 'execution_attempts', 'execution_output']);
 
 let pool: pg.Pool;
 let columns: ColumnInfo[];
@@ -179,7 +186,7 @@ describe('tables', () => {
         WHERE n.nspname = 'attune' AND c.relkind IN ('r', 'p') ORDER BY 1`,
     );
     expect(result.rows.map((r) => r.relname)).toEqual([...TABLES, 'schema_migrations'].sort());
-    expect(TABLES).toHaveLength(19);
+    expect(TABLES).toHaveLength(21);
   });
 
   it('puts no Attune table in public', async () => {
@@ -327,7 +334,11 @@ describe('indexes', () => {
     ['executions', 'executions_action_ref_created_at_idx', 'btree (action_ref, created_at DESC, id DESC)', null],
     ['executions', 'executions_parent_id_idx', 'btree (parent_id)', null],
     ['executions', 'executions_enforcement_id_idx', 'btree (enforcement_id)', null],
-    ['executions', 'executions_runnable_idx', 'btree (created_at, id)', "(status = 'requested'::text)"],
+    // 0030 replaced executions_runnable_idx (created_at order) with the claim's (run_after, id), runner type included.
+    ['executions', 'executions_claim_idx', 'btree (run_after, id) INCLUDE (runner_type)', "(status = 'requested'::text)"],
+    ['executions', 'executions_deadline_idx', 'btree (deadline_at)', "(status = ANY (ARRAY['running'::text, 'canceling'::text]))"],
+    ['execution_attempts', 'execution_attempts_worker_id_idx', 'btree (worker_id)', null],
+    ['execution_output', 'execution_output_created_at_idx', 'btree (created_at)', null],
     ['inquiries', 'inquiries_status_timeout_at_idx', 'btree (status, timeout_at)', null],
     ['notifications', 'notifications_state_created_at_idx', 'btree (state, created_at)', null],
     ['notifications', 'notifications_channel_created_at_idx', 'btree (channel, created_at)', null],
@@ -344,9 +355,10 @@ describe('indexes', () => {
       })),
     );
     expect(declared.length).toBeGreaterThanOrEqual(30);
-    // An index a later migration drops (0016 drops pack_id indexes that its unique (pack_id, name) keys replace).
+    // An index a later migration drops (0016 drops pack_id indexes that its unique (pack_id, name) keys replace;
+    // 0030 replaces the runnable index with the claim's).
     const dropped = new Set(loadMigrations().flatMap((m) => [...m.sql.matchAll(/DROP\s+INDEX\s+(\w+)/gi)].map((match) => match[1]!)));
-    expect(dropped).toEqual(new Set(['runtimes_pack_id_idx', 'triggers_pack_id_idx', 'rules_pack_id_idx']));
+    expect(dropped).toEqual(new Set(['runtimes_pack_id_idx', 'triggers_pack_id_idx', 'rules_pack_id_idx', 'executions_runnable_idx']));
     const missing = declared.filter((d) => !dropped.has(d.name) && !indexes.some((i) => i.name === d.name && i.table === d.table && i.unique === d.unique));
     expect(missing).toEqual([]);
   });

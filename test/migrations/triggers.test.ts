@@ -43,6 +43,8 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
   const api_tokens = await insert(db, 'api_tokens', { identity_id: identities.id, name: 'ci', token_hash: Buffer.alloc(32, 7) });
   const executions = await insert(db, 'executions', { action_id: actions.id, action_ref: actions.ref, requested_by: identities.id });
   const inquiries = await insert(db, 'inquiries', { execution_id: executions.id, prompt: 'Approve?' });
+  const execution_attempts = await insert(db, 'execution_attempts', { execution_id: executions.id, attempt: 1, worker_id: workers.id, status: 'failed' });
+  const execution_output = await insert(db, 'execution_output', { execution_id: executions.id, attempt: 1, seq: 0, stream: 'stdout', data: 'hi\n' });
   const keys = await insert(db, 'keys', { owner_type: 'pack', owner: packRef, name: 'token', value: JSON.stringify('v') });
   const notifications = await insert(db, 'notifications', { channel: 'attune_test', entity_type: 'pack', entity_id: packs.id, activity: 'created' });
   const sensors = await insert(db, 'sensors', { pack_id: packs.id, pack_ref: packRef, name: 'watch', ref: `${packRef}.watch`, entry_point: 'watch.py' });
@@ -54,7 +56,7 @@ async function seed(db: pg.ClientBase): Promise<Record<(typeof TABLES)[number], 
   });
   return {
     packs, runtimes, workers, triggers, actions, rules, events, event_queue, enforcements, identities, api_tokens, executions, inquiries, keys, notifications,
-    sensors, schedules, pack_file_contents, pack_files,
+    sensors, schedules, pack_file_contents, pack_files, execution_attempts, execution_output,
   };
 }
 
@@ -78,8 +80,8 @@ const CHANGES: [table: string, set: string][] = [
   ['pack_files', 'executable = true'],
 ];
 
-/** Tables without updated_at: rows that never change. */
-const APPEND_ONLY = new Set(['events', 'event_queue', 'pack_file_contents']);
+/** Tables without updated_at: rows that never change (an attempt is copied once when replaced; output chunks are appended). */
+const APPEND_ONLY = new Set(['events', 'event_queue', 'pack_file_contents', 'execution_attempts', 'execution_output']);
 
 describe('timestamps on insert', () => {
   it.each(TABLES)('%s: created_at (and updated_at) default to the transaction time', async (table) => {

@@ -45,4 +45,9 @@ export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, t
   ['event_queue', 'event_id', 'events', 'CASCADE'],
   // The API's tokens (migration 0035) go with their identity.
   ['api_tokens', 'identity_id', 'identities', 'CASCADE'],
+  // The worker's tables (migrations 0031, 0032): an execution's replaced
+  // attempts and its output go with it; an attempt outlives its worker's row.
+  ['execution_attempts', 'execution_id', 'executions', 'CASCADE'],
+  ['execution_attempts', 'worker_id', 'workers', 'SET NULL'],
+  ['execution_output', 'execution_id', 'executions', 'CASCADE'],
 ];
