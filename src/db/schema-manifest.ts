@@ -65,7 +65,7 @@ export interface SchemaManifest {
 export const SCHEMA_MANIFEST: SchemaManifest = {
   schema: 'attune',
   extensions: ['pg_trgm'],
-  functions: ['enqueue_events', 'executions_notify_canceling', 'executions_notify_requested', 'notify_notification', 'notify_rules_changed', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
+  functions: ['enqueue_events', 'executions_notify_canceling', 'executions_notify_requested', 'log_component_changed', 'log_inserted', 'log_status_changed', 'notify_notification', 'notify_notification_log', 'notify_rules_changed', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
   tables: [
     {
       name: 'packs',
@@ -100,7 +100,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'packs_one_active_per_ref', unique: true, definition: 'btree (ref) WHERE is_active' },
         { name: 'packs_search_idx', unique: false, definition: 'gin (search_vector)' },
       ],
-      triggers: ['packs_notify_changed', 'packs_set_updated_at'],
+      triggers: ['packs_log_deleted', 'packs_log_inserted', 'packs_log_updated', 'packs_notify_changed', 'packs_set_updated_at'],
     },
     {
       name: 'runtimes',
@@ -301,7 +301,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'rules_trigger_ref_disabled_idx', unique: false, definition: 'btree (trigger_ref) WHERE (NOT enabled)' },
         { name: 'rules_trigger_ref_enabled_idx', unique: false, definition: 'btree (trigger_ref) WHERE enabled' },
       ],
-      triggers: ['rules_notify_changed', 'rules_set_updated_at'],
+      triggers: ['rules_log_deleted', 'rules_log_inserted', 'rules_log_updated', 'rules_notify_changed', 'rules_set_updated_at'],
     },
     {
       name: 'sensors',
@@ -433,7 +433,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'events_trigger_id_idx', unique: false, definition: 'btree (trigger_id)' },
         { name: 'events_trigger_ref_created_at_idx', unique: false, definition: 'btree (trigger_ref, created_at DESC, id DESC)' },
       ],
-      triggers: ['events_enqueue'],
+      triggers: ['events_enqueue', 'events_log_inserted'],
     },
     {
       name: 'event_queue',
@@ -489,7 +489,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'enforcements_rule_ref_created_at_idx', unique: false, definition: 'btree (rule_ref, created_at DESC, id DESC)' },
         { name: 'enforcements_status_created_at_idx', unique: false, definition: 'btree (status, created_at, id)' },
       ],
-      triggers: ['enforcements_set_updated_at'],
+      triggers: ['enforcements_log_inserted', 'enforcements_log_status', 'enforcements_set_updated_at'],
     },
     {
       name: 'identities',
@@ -607,7 +607,14 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'executions_status_created_at_idx', unique: false, definition: 'btree (status, created_at, id)' },
         { name: 'executions_worker_id_idx', unique: false, definition: 'btree (worker_id)' },
       ],
-      triggers: ['executions_notify_canceling', 'executions_notify_inserted', 'executions_notify_requeued', 'executions_set_updated_at'],
+      triggers: [
+        'executions_log_inserted',
+        'executions_log_status',
+        'executions_notify_canceling',
+        'executions_notify_inserted',
+        'executions_notify_requeued',
+        'executions_set_updated_at',
+      ],
     },
     {
       name: 'execution_attempts',
@@ -695,7 +702,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'inquiries_responded_by_idx', unique: false, definition: 'btree (responded_by)' },
         { name: 'inquiries_status_timeout_at_idx', unique: false, definition: 'btree (status, timeout_at)' },
       ],
-      triggers: ['inquiries_set_updated_at'],
+      triggers: ['inquiries_log_inserted', 'inquiries_log_status', 'inquiries_set_updated_at'],
     },
     {
       name: 'keys',
@@ -756,7 +763,7 @@ export const SCHEMA_MANIFEST: SchemaManifest = {
         { name: 'notifications_entity_idx', unique: false, definition: 'btree (entity_type, entity_id)' },
         { name: 'notifications_state_created_at_idx', unique: false, definition: 'btree (state, created_at)' },
       ],
-      triggers: ['notifications_notify', 'notifications_set_updated_at'],
+      triggers: ['notifications_notify', 'notifications_notify_log', 'notifications_set_updated_at'],
     },
   ],
 };

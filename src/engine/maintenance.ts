@@ -3,7 +3,8 @@
  * not answer. Each sweep, in its own transaction with the events it fires:
  * expired leases (retry or abandon), runs past their deadline (timeout),
  * inquiries past timeout_at (the inquiry and its paused execution time
- * out), and output older than the retention. Every statement takes its rows
+ * out), output older than the retention, and the notifications log past
+ * its retention (age and row count). Every statement takes its rows
  * with FOR UPDATE SKIP LOCKED or is a single UPDATE, so any number of
  * maintenance processes can run: each item is handled once. A swept run
  * whose process group was recorded on this host is killed (SIGKILL) when it
@@ -15,6 +16,7 @@ import { withTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import { ExecutionOutputRepository, ExecutionRepository, type RetryBackoff, type SweptAttempt } from '../repositories/executions.js';
 import { InquiryRepository } from '../repositories/inquiries.js';
+import { NotificationRepository } from '../repositories/notifications.js';
 import type { Role } from '../roles.js';
 import { groupAlive, signalGroup } from '../worker/process-group.js';
 import { fireExecutionsFinished, fireInquiriesTimedOut } from './internal-triggers.js';
@@ -28,6 +30,10 @@ export interface MaintenanceOptions {
   deadlineGraceSeconds: number;
   backoff: RetryBackoff;
   outputRetentionDays: number;
+  /** The notifications log's retention: rows older than this many hours go. Default 24. */
+  notificationRetentionHours?: number;
+  /** …and all but the newest this many rows. Default 1,000,000. */
+  notificationRetentionRows?: number;
   /** Rows per sweep and kind. Default 1000. */
   batchSize?: number;
   /** This machine's name, to recognise process groups it can kill. Default: os.hostname(). */
@@ -40,6 +46,7 @@ export interface SweepReport {
   deadlines: number;
   inquiriesTimedOut: number;
   outputChunksDeleted: number;
+  notificationsDeleted: number;
   processGroupsKilled: number;
 }
 
@@ -106,8 +113,20 @@ export class MaintenanceRole implements Role {
     });
     const cutoff = new Date(Date.now() - this.#options.outputRetentionDays * 86_400_000);
     const deleted = await ExecutionOutputRepository.deleteOlderThan(pool, cutoff, limit * 10);
+    const notifications = await NotificationRepository.prune(pool, {
+      olderThan: new Date(Date.now() - (this.#options.notificationRetentionHours ?? 24) * 3_600_000),
+      keep: this.#options.notificationRetentionRows ?? 1_000_000,
+      limit: limit * 10,
+    });
     const killed = this.#killLocal([...expired, ...late]);
-    return { expiredLeases: expired.length, deadlines: late.length, inquiriesTimedOut: inquiries, outputChunksDeleted: deleted, processGroupsKilled: killed };
+    return {
+      expiredLeases: expired.length,
+      deadlines: late.length,
+      inquiriesTimedOut: inquiries,
+      outputChunksDeleted: deleted,
+      notificationsDeleted: notifications,
+      processGroupsKilled: killed,
+    };
   }
 
   /**

@@ -30,6 +30,33 @@ export const NOTIFICATION_ENTITY_TYPES = [
 ] as const;
 export type NotificationEntityType = (typeof NOTIFICATION_ENTITY_TYPES)[number];
 
+/**
+ * The channel of the log (migration 0040): rows the database writes for every
+ * change the live stream shows, read by id. NOTIFYed once per transaction.
+ */
+export const NOTIFICATION_LOG_CHANNEL = 'attune_stream';
+
+/** What `readLog` reads: the log after a reader's own position. */
+export interface ReadLogOptions {
+  /** The last id the reader saw (0 for the start). */
+  after: number;
+  /** 1–10,000, default 500. */
+  limit?: number;
+  entityType?: NotificationEntityType;
+  /** Only these entities (needs entityType). */
+  entityIds?: number[];
+}
+
+/** How much of the log is kept (the maintenance role's retention). */
+export interface LogRetention {
+  /** Rows created before this go. */
+  olderThan: Date;
+  /** At most this many of the newest rows stay. */
+  keep: number;
+  /** Rows deleted per statement. Default 10,000. */
+  limit?: number;
+}
+
 /** A notification channel, as CHECKed by notifications_channel_check (and at most 63 bytes). */
 export const NOTIFICATION_CHANNEL_PATTERN = /^[a-z_][a-z0-9_.:-]*$/;
 
@@ -258,6 +285,70 @@ export const NotificationRepository = {
 
   /** Deletes one notification; true when a row went. */
   delete: (db: Executor, id: number): Promise<boolean> => table.deleteById(db, id),
+
+  /**
+   * The log after `after`, oldest first (served by the primary key): each
+   * reader keeps its own position, so no reader hides a row from another.
+   * Rows of a transaction that commits after a later id was read are found by
+   * `readLogIds` (the stream hub re-reads such gaps for a while).
+   */
+  async readLog(db: Executor, options: ReadLogOptions): Promise<Notification[]> {
+    const { after, limit = 500, entityType, entityIds } = options;
+    if (!Number.isSafeInteger(after) || after < 0) throw new ValidationError(`${ENTITY} log position must be an id or 0, got ${after}`, { entity: ENTITY, field: 'after' });
+    is.integer(1, 10_000)(limit, 'limit', ENTITY);
+    if (entityType !== undefined) is.oneOf(NOTIFICATION_ENTITY_TYPES)(entityType, 'entityType', ENTITY);
+    if (entityIds !== undefined) {
+      assertIds(entityIds);
+      if (entityType === undefined) throw new ValidationError(`${ENTITY} log filter entityIds needs entityType`, { entity: ENTITY, field: 'entityIds' });
+    }
+    const where = new Where().eq('channel', NOTIFICATION_LOG_CHANNEL).eq('entity_type', entityType);
+    where.add((p) => `id > ${p(after)}`);
+    if (entityIds !== undefined) where.add((p) => `entity_id = ANY(${p(entityIds)}::bigint[])`);
+    const result = await table.query(db, `SELECT ${table.columns} FROM notifications${where.toSql()} ORDER BY id LIMIT ${where.param(limit)}`, where.values);
+    return result.rows.map(table.fromRow);
+  },
+
+  /** The log rows among `ids` (gaps a reader skipped that have committed since), oldest first. */
+  async readLogIds(db: Executor, ids: number[]): Promise<Notification[]> {
+    assertIds(ids);
+    if (ids.length === 0) return [];
+    const result = await table.query(
+      db,
+      `SELECT ${table.columns} FROM notifications WHERE id = ANY($1::bigint[]) AND channel = $2 ORDER BY id`,
+      [ids, NOTIFICATION_LOG_CHANNEL],
+    );
+    return result.rows.map(table.fromRow);
+  },
+
+  /** The oldest and newest ids kept (null when empty): a reader behind `first` has lost rows to the retention. */
+  async logBounds(db: Executor): Promise<{ first: number | null; last: number | null }> {
+    const result = await table.query<{ first: number | null; last: number | null }>(db, `SELECT min(id) AS first, max(id) AS last FROM notifications`, []);
+    return result.rows[0] ?? { first: null, last: null };
+  },
+
+  /**
+   * The retention: deletes rows created before `olderThan` (served by
+   * created_at) and all but the newest `keep` (served by the primary key), at
+   * most `limit` of each per call; returns how many went.
+   */
+  async prune(db: Executor, retention: LogRetention): Promise<number> {
+    assertDate(retention.olderThan, 'olderThan');
+    is.integer(0, Number.MAX_SAFE_INTEGER)(retention.keep, 'keep', ENTITY);
+    const limit = retention.limit ?? 10_000;
+    is.integer(1, 1_000_000)(limit, 'limit', ENTITY);
+    const byAge = await table.query(
+      db,
+      `DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < $1 ORDER BY created_at LIMIT $2)`,
+      [retention.olderThan, limit],
+    );
+    const byCount = await table.query(
+      db,
+      `DELETE FROM notifications WHERE id IN (
+         SELECT id FROM notifications WHERE id <= (SELECT max(id) FROM notifications) - $1 ORDER BY id LIMIT $2)`,
+      [retention.keep, limit],
+    );
+    return (byAge.rowCount ?? 0) + (byCount.rowCount ?? 0);
+  },
 
   /** Prunes delivered notifications created before `date` (served by (state, created_at)); returns how many went. */
   async deleteDeliveredBefore(db: Executor, date: Date): Promise<number> {
