@@ -50,7 +50,7 @@ describe('attune rules (the real command)', () => {
     const batches = lines.filter((line) => line.msg === 'processed event batch');
     expect(batches.reduce((sum, line) => sum + Number(line.events), 0)).toBe(21);
     expect(lines.some((line) => line.msg === 'signal received: stopping' && line.signal === 'SIGTERM')).toBe(true);
-    expect(lines.at(-1)).toMatchObject({ msg: 'stopped', exitCode: 0 });
+    expect(lines.find((line) => line.msg === 'stopped'), JSON.stringify(lines.slice(-4))).toMatchObject({ exitCode: 0 });
     expect(role.stdout + role.stderr).not.toContain('hunter2');
     expect(await count('SELECT count(*)::int AS n FROM event_queue')).toBe(0);
   });

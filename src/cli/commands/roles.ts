@@ -63,8 +63,36 @@ export async function runRoleCommand(name: string, build: RoleBuilder, env: Node
     return 1;
   }
   configureLimits(config.limits);
-  const url = config.database.url;
   const logger = createLogger(config.log.level).child({ command: name });
+  const { context, connections } = openRoleConnections(config, config.database.url, name, logger);
+  const { pool, listener } = context;
+  let roles: Role[];
+  try {
+    roles = await build(context);
+  } catch (error) {
+    logger.error({ err: (error as Error).message }, 'cannot build the roles');
+    await listener.close();
+    await pool.end();
+    return 1;
+  }
+  const exitCode = await runRoles([connections, ...roles], { logger });
+  // The log goes out asynchronously: the last lines must be written before the command exits.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  return exitCode;
+}
+
+/**
+ * The pool and notification listener a set of roles shares, on `url`: the
+ * role context, and a `connections` role to run first (it connects, so a bad
+ * URL fails the start) and stop last (it closes both). Used by the role
+ * commands and by `attune up`.
+ */
+export function openRoleConnections(
+  config: AttuneConfig,
+  url: string,
+  name: string,
+  logger: Logger,
+): { context: RoleContext; connections: Role } {
   const pool = createPool({
     url,
     maxConnections: config.database.maxConnections,
@@ -103,14 +131,6 @@ export async function runRoleCommand(name: string, build: RoleBuilder, env: Node
       await pool.end();
     },
   };
-  let roles: Role[];
-  try {
-    roles = await build({ config, pool, listener, logger, onListenerReconnect: (callback) => reconnectCallbacks.push(callback) });
-  } catch (error) {
-    logger.error({ err: (error as Error).message }, 'cannot build the roles');
-    await listener.close();
-    await pool.end();
-    return 1;
-  }
-  return runRoles([connections, ...roles], { logger });
+  const context: RoleContext = { config, pool, listener, logger, onListenerReconnect: (callback) => reconnectCallbacks.push(callback) };
+  return { context, connections };
 }
