@@ -1,0 +1,94 @@
+/**
+ * Query plans of the worker's queue statements at a realistic volume: the
+ * claim (filtered by runner type, ordered by run_after) is served by
+ * executions_claim_idx, the lease sweep by executions_lease_idx and the
+ * deadline sweep by executions_deadline_idx, none of them scanning the
+ * executions table. Seeded inside the test's rolled-back transaction.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/db/pool.js';
+import { ExecutionRepository } from '../../src/repositories/executions.js';
+import { uniqueName } from '../../src/testing/fixtures/unique.js';
+import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
+import { useTransactionPerTest } from '../support/db.js';
+import { analyze, indexesUsed } from '../support/sql.js';
+
+const ctx = useTransactionPerTest();
+
+/**
+ * 20,000 executions of 400 actions, one every ten seconds over the last two
+ * days and a half: a backlog of one in twenty requested (a tenth of those
+ * delayed by a retry's back-off), mostly shell and python with some noop and
+ * http; thirty running on one worker with leases and deadlines spread an
+ * hour either side of now; the rest finished.
+ */
+async function seedQueue(db: Executor): Promise<number> {
+  const prefix = uniqueName('claim');
+  const worker = await new WorkerFixture().create(db);
+  await db.query(
+    `INSERT INTO executions (action_ref, runner_type, status, worker_id, lease_expires_at, deadline_at, started_at, finished_at, run_after, created_at)
+     SELECT $1 || '_' || g % 400 || '.run',
+            (ARRAY['shell', 'shell', 'python', 'python', 'shell-script', 'node', 'noop', 'http'])[1 + (g / 20) % 8],
+            x.status,
+            CASE WHEN x.status = 'running' THEN $2::bigint END,
+            CASE WHEN x.status = 'running' THEN now() + make_interval(secs => (g % 7200) - 3600) END,
+            CASE WHEN x.status = 'running' THEN now() + make_interval(secs => (g % 5400) - 2700) END,
+            CASE WHEN x.status <> 'requested' THEN x.created_at END,
+            CASE WHEN x.status IN ('succeeded', 'failed', 'canceled') THEN x.created_at + interval '1 second' END,
+            CASE WHEN x.status = 'requested' AND g % 200 = 0 THEN now() + interval '5 minutes' ELSE x.created_at END,
+            x.created_at
+       FROM generate_series(1, 20000) AS g
+       CROSS JOIN LATERAL (
+         SELECT CASE WHEN g % 20 = 0 THEN 'requested' WHEN g % 667 = 1 THEN 'running'
+                     ELSE (ARRAY['succeeded', 'succeeded', 'failed', 'canceled'])[1 + g % 4] END AS status,
+                now() - make_interval(secs => g * 10) AS created_at
+       ) AS x`,
+    [prefix, worker.id],
+  );
+  await analyze(db, 'executions');
+  return worker.id;
+}
+
+describe('the worker queue at volume', () => {
+  it('claimAndStart, filtered by the runner types a worker serves, is served by executions_claim_idx', async () => {
+    const workerId = await seedQueue(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) =>
+      ExecutionRepository.claimAndStart(db, { workerId, limit: 16, runnerTypes: ['shell', 'shell-script', 'python', 'node', 'http', 'noop'], defaultTimeoutSeconds: 600 }),
+    );
+    expect(plan.indexes).toContain('executions_claim_idx');
+    expect(plan.seqScans).toEqual([]);
+  });
+
+  it('claimAndStart for every runner type (no filter) is served by executions_claim_idx too', async () => {
+    const workerId = await seedQueue(ctx.db);
+    const plan = await indexesUsed(ctx.db, (db) => ExecutionRepository.claimAndStart(db, { workerId, limit: 100, defaultTimeoutSeconds: 600 }));
+    expect(plan.indexes).toContain('executions_claim_idx');
+    expect(plan.seqScans).toEqual([]);
+  });
+
+  it('the claim takes runnable rows only: oldest run_after first, delayed ones left, of the served runner types', async () => {
+    const workerId = await seedQueue(ctx.db);
+    const claimed = await ExecutionRepository.claimAndStart(ctx.db, { workerId, limit: 50, runnerTypes: ['python'], defaultTimeoutSeconds: 600 });
+    expect(claimed).toHaveLength(50);
+    expect(new Set(claimed.map((execution) => execution.runnerType))).toEqual(new Set(['python']));
+    expect(claimed.every((execution) => execution.status === 'running' && execution.workerId === workerId && execution.deadlineAt !== null)).toBe(true);
+    const { rows } = await ctx.db.query<{ older: number }>(
+      `SELECT count(*)::int AS older FROM executions
+        WHERE status = 'requested' AND runner_type = 'python' AND run_after <= now()
+          AND run_after < (SELECT max(run_after) FROM executions WHERE id = ANY($1::bigint[]))`,
+      [claimed.map((execution) => execution.id)],
+    );
+    // Nothing runnable of that type older than the newest claimed row was left behind.
+    expect(rows[0]!.older).toBe(0);
+  });
+
+  it('the lease and deadline sweeps are served by their partial indexes', async () => {
+    await seedQueue(ctx.db);
+    const leases = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepExpiredLeases(db));
+    expect(leases.indexes).toContain('executions_lease_idx');
+    expect(leases.seqScans).toEqual([]);
+    const deadlines = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepDeadlines(db, { graceSeconds: 30 }));
+    expect(deadlines.indexes).toContain('executions_deadline_idx');
+    expect(deadlines.seqScans).toEqual([]);
+  });
+});
