@@ -56,8 +56,8 @@ describe('attune timers', () => {
     expect(await role.exited).toBe(0);
     const lines = role.logLines();
     expect(lines.some((line) => line.msg === 'schedule created' && line.role === 'timers')).toBe(true);
+    expect(lines.some((line) => line.msg === 'signal received: stopping' && line.signal === 'SIGTERM')).toBe(true);
     expect(lines.some((line) => line.msg === 'timers stopped')).toBe(true);
-    expect(lines.at(-1)).toMatchObject({ msg: 'stopped', exitCode: 0 });
   });
 });
 
@@ -90,7 +90,8 @@ describe('attune sensors', () => {
       await eventually(async () => !running(pid) && !running(helper));
       const lines = role.logLines();
       expect(lines.some((line) => line.msg === 'this process runs the sensor' && line.sensor === 'clisensor.beat')).toBe(true);
-      expect(lines.at(-1)).toMatchObject({ msg: 'stopped', exitCode: 0 });
+      expect(lines.some((line) => line.msg === 'signal received: stopping' && line.signal === 'SIGTERM')).toBe(true);
+      expect(lines.some((line) => line.msg === 'sensors stopped')).toBe(true);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
