@@ -117,7 +117,7 @@ export function prepareExecutionParams(action: RequestedAction, params: unknown,
     if (Object.hasOwn(property, 'default')) values[name] = structuredClone(property.default);
   }
   if (Object.keys(schema).length > 0) {
-    const validate = compiledSchema(`action:${action.id}:${action.updatedAt.getTime()}`, { ...schema, type: 'object' });
+    const validate = compiledSchema(`action:${action.id}:${action.updatedAt.getTime()}`, { ...withoutNullDefaults(schema), type: 'object' });
     if (!validate(values)) {
       throw new ValidationError(`parameters of action '${action.ref}' do not validate: ${describeSchemaErrors(validate.errors, 'params')}`, {
         entity: ENTITY,
@@ -182,6 +182,24 @@ function storedSecret(value: unknown): string | undefined {
   const keys = Object.keys(value);
   const text = (value as Record<string, unknown>)[SECRET_PARAM_KEY];
   return keys.length === 1 && SecretCipher.isCiphertext(text) ? text : undefined;
+}
+
+/**
+ * The schema without `default: null` on its parameters: in StackStorm's form
+ * a null default means "no value" (the runners' `sudo_password`), so it is
+ * not filled in (ajv would fill null and then refuse it as not a string).
+ */
+function withoutNullDefaults(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = propertiesOf(schema);
+  if (!Object.values(properties).some((property) => property.default === null)) return schema;
+  const kept = Object.fromEntries(
+    Object.entries(properties).map(([name, property]) => {
+      if (property.default !== null) return [name, property];
+      const { default: _none, ...rest } = property;
+      return [name, rest];
+    }),
+  );
+  return { ...schema, properties: kept };
 }
 
 /** The names of the top-level parameters marked `secret: true`. */
