@@ -27,6 +27,7 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'ATTUNE_PAYLOAD_TOO_LARGE',
   RATE_LIMITED: 'ATTUNE_RATE_LIMITED',
   INTERNAL: 'ATTUNE_INTERNAL',
+  API_UNREACHABLE: 'ATTUNE_API_UNREACHABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -200,6 +201,13 @@ export class RateLimitedError extends AttuneError {
 export class InternalError extends AttuneError {
   constructor(message = 'internal error: see the server log for this request id') {
     super(ErrorCode.INTERNAL, message);
+  }
+}
+
+/** The CLI could not reach the HTTP API at all (refused, unknown host, timed out); the message says what to check. */
+export class ApiUnreachableError extends AttuneError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCode.API_UNREACHABLE, message, { field: 'api_url', cause });
   }
 }
 
