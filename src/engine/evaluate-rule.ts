@@ -11,7 +11,7 @@ import type { Action } from '../repositories/actions.js';
 import type { JsonObject } from '../repositories/packs.js';
 import type { Rule } from '../repositories/rules.js';
 import { matchCriteria, type CriteriaMatch } from '../rules/criteria/index.js';
-import { renderActionParameters, type ActionParameterSchema, type KeyStoreView } from '../rules/templates/index.js';
+import { renderActionParameters, SharedValues, type ActionParameterSchema, type KeyStoreView } from '../rules/templates/index.js';
 import { prepareExecutionParams, type PreparedParams } from './request-execution.js';
 
 /** The user StackStorm's rule enforcements run as, in `action_context.user`. */
@@ -37,6 +37,13 @@ export interface RuleEnvironment {
   packConfig?: JsonObject;
   cipher?: SecretCipher | undefined;
   now?: () => Date | number;
+  /**
+   * The event's template values (`eventTemplateValues(event)`), made once
+   * per event and shared by every rule evaluated against it, so the payload
+   * is converted for templates once rather than once per rule. Made here
+   * when absent.
+   */
+  eventValues?: SharedValues | undefined;
 }
 
 /** How a rule fared against an event. */
@@ -76,6 +83,11 @@ export function triggerParamsMatch(ruleParams: JsonObject, eventParams: JsonObje
 
 /** The template context of a rule firing on an event (rules.md: what a template sees). */
 export function templateValues(rule: Rule, event: EvaluatedEvent, packConfig: JsonObject): Record<string, unknown> {
+  return { ...eventValuesOf(event), ...ruleValues(rule, event, packConfig) };
+}
+
+/** The part of the template context that is the event's own, the same for every rule: `trigger` and `event`. */
+function eventValuesOf(event: EvaluatedEvent): Record<string, unknown> {
   return {
     trigger: event.payload,
     event: {
@@ -85,6 +97,17 @@ export function templateValues(rule: Rule, event: EvaluatedEvent, packConfig: Js
       trigger_params: event.triggerParams,
       created_at: event.createdAt.toISOString(),
     },
+  };
+}
+
+/** The event's template values, to be converted once and shared by every rule evaluated against it (RuleEnvironment.eventValues). */
+export function eventTemplateValues(event: EvaluatedEvent): SharedValues {
+  return new SharedValues(eventValuesOf(event));
+}
+
+/** The part of the template context that is the rule's: `rule`, the pack configuration and `action_context`. */
+function ruleValues(rule: Rule, event: EvaluatedEvent, packConfig: JsonObject): Record<string, unknown> {
+  return {
     rule: { ref: rule.ref, name: rule.name, pack: rule.packRef },
     config: packConfig,
     config_context: packConfig,
@@ -95,11 +118,12 @@ export function templateValues(rule: Rule, event: EvaluatedEvent, packConfig: Js
 /** Evaluates `rule` against `event` (see RuleOutcome). Never throws for a rule's own faults. */
 export function evaluateRule(rule: Rule, event: EvaluatedEvent, env: RuleEnvironment): RuleOutcome {
   if (!triggerParamsMatch(rule.triggerParams, event.triggerParams, EXACT_PARAMS_TRIGGERS.has(rule.triggerRef))) return { kind: 'other-trigger-params' };
-  const values = templateValues(rule, event, env.packConfig ?? {});
+  const shared = env.eventValues ?? eventTemplateValues(event);
+  const values = ruleValues(rule, event, env.packConfig ?? {});
   const criteria = matchCriteria(rule.criteria, event.payload, {
     ...(env.keys ? { keys: env.keys } : {}),
     ...(env.now ? { now: env.now } : {}),
-    context: { event: values.event, rule: values.rule },
+    context: { event: shared.values.event, rule: values.rule },
   });
   if (!criteria.matched) return { kind: 'no-match', criteria };
   const action = env.action;
@@ -108,7 +132,7 @@ export function evaluateRule(rule: Rule, event: EvaluatedEvent, env: RuleEnviron
     return { kind: 'disabled', criteria, error: `action '${action.ref}' is disabled${action.disabledReason ? `: ${action.disabledReason}` : ''}` };
   }
   try {
-    const { params } = renderActionParameters(rule.actionParams, action.paramSchema as ActionParameterSchema, { values, keyStore: env.keys });
+    const { params } = renderActionParameters(rule.actionParams, action.paramSchema as ActionParameterSchema, { values, shared, keyStore: env.keys });
     return { kind: 'request', criteria, action, params: prepareExecutionParams(action, params, env.cipher) };
   } catch (error) {
     // Whatever went wrong is this rule's failure, recorded on its enforcement; the other rules still fire.

@@ -5,7 +5,7 @@
  * `renderActionParameters` (parameters.ts) renders a rule's parameters in
  * dependency order and casts them to the action's declared types.
  */
-export { renderTemplate, PreparedContext, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_STEPS, type TemplateContext, type RenderOptions } from './render.js';
+export { renderTemplate, PreparedContext, SharedValues, DEFAULT_MAX_OUTPUT, DEFAULT_MAX_STEPS, type TemplateContext, type RenderOptions } from './render.js';
 export type { KeyStoreView, KeyScope, KeyEntry, KeyStoreContents } from './key-store.js';
 export { createKeyStoreView } from './key-store.js';
 export { TemplateError } from './errors.js';

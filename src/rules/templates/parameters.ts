@@ -50,6 +50,7 @@ export function renderActionParameters(
   for (const [name, value] of Object.entries(ruleParams)) values.set(name, value);
 
   const contextNames = new Set(Object.keys(context.values));
+  for (const name of context.shared?.names() ?? []) contextNames.add(name);
   const dependencies = new Map<string, Set<string>>();
   for (const [name, value] of values) {
     const uses = new Set<string>();

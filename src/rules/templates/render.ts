@@ -21,6 +21,12 @@ export interface TemplateContext {
   readonly values: Readonly<Record<string, unknown>>;
   /** Behind `st2kv.system.*` and `keys.*`; without one every key is missing (renders ''). */
   readonly keyStore?: KeyStoreView | undefined;
+  /**
+   * More names, converted once and read by many renders (the event's
+   * `trigger` and `event`, for every rule of the event). A name in `values`
+   * hides the same name here.
+   */
+  readonly shared?: SharedValues | undefined;
 }
 
 /** Budgets for one render. */
@@ -83,6 +89,43 @@ function compile(template: string): Compiled {
 }
 
 /**
+ * Context data converted into the template runtime once, for many renders
+ * that read the same data: the rules role converts an event's `trigger` and
+ * `event` once and every rule of the event reads them. Each name is
+ * converted when first read; runtime values are immutable (the library
+ * copies before it changes anything, and a template can assign only to the
+ * namespaces it makes), so sharing them across renders cannot leak one
+ * render's work into another. The data must not change once read.
+ */
+export class SharedValues {
+  private readonly converted = new Map<string, RValue>();
+  private namesCache: readonly string[] | undefined;
+
+  constructor(readonly values: Readonly<Record<string, unknown>>) {}
+
+  /** Whether `name` is one of these values. */
+  has(name: string): boolean {
+    return Object.hasOwn(this.values, name);
+  }
+
+  /** The names held. */
+  names(): readonly string[] {
+    return (this.namesCache ??= Object.keys(this.values));
+  }
+
+  /** The runtime value of `name` (converted on first read), or undefined when it is not held. */
+  lookup(name: string): RValue | undefined {
+    const done = this.converted.get(name);
+    if (done !== undefined) return done;
+    if (!Object.hasOwn(this.values, name)) return undefined;
+    // A value that is not JSON data throws here, every time it is read: nothing half-converted is kept.
+    const value = toRuntime(this.values[name], name);
+    this.converted.set(name, value);
+    return value;
+  }
+}
+
+/**
  * A context converted once into the template runtime's values, for
  * rendering several templates against the same data (a rule's parameters).
  * Values are converted when first read, and `with` adds names (parameters
@@ -90,6 +133,8 @@ function compile(template: string): Compiled {
  */
 export class PreparedContext {
   private readonly converted = new Map<string, RValue>();
+  /** Whether the key store's names were checked free (the check is the same for every render of this context). */
+  private keyStoreNamesChecked = false;
 
   constructor(
     readonly context: TemplateContext,
@@ -104,7 +149,9 @@ export class PreparedContext {
 
   /** Whether `name` is a context value here. */
   has(name: string): boolean {
-    return this.extra.has(name) || (this.parent !== undefined ? this.parent.has(name) : Object.hasOwn(this.context.values, name));
+    if (this.extra.has(name)) return true;
+    if (this.parent !== undefined) return this.parent.has(name);
+    return Object.hasOwn(this.context.values, name) || this.context.shared?.has(name) === true;
   }
 
   /** The runtime value of `name`, or undefined when it is not a context value. */
@@ -115,23 +162,58 @@ export class PreparedContext {
     if (this.extra.has(name)) value = toRuntime(this.extra.get(name), name);
     else if (this.parent !== undefined) return this.parent.lookup(name);
     else if (Object.hasOwn(this.context.values, name)) value = toRuntime(this.context.values[name], name);
+    // Shared values keep their own conversions, for every context that shares them.
+    else return this.context.shared?.lookup(name);
     if (value !== undefined) this.converted.set(name, value);
     return value;
   }
+
+  /** Throws when a context value would hide the key store (`st2kv`, `keys`); checked once per context. */
+  assertKeyStoreNamesFree(): void {
+    if (this.keyStoreNamesChecked) return;
+    for (const name of KEY_STORE_NAMES) {
+      if (this.has(name)) throw new TemplateError(`'${name}' names the key store; a context value cannot use that name`);
+    }
+    this.keyStoreNamesChecked = true;
+  }
 }
 
-/** The root scope of a render: Attune's globals, the key store, and the context read on demand. */
-class ContextEnvironment extends ScopeClass {
-  constructor(private readonly prepared: PreparedContext) {
-    super();
-    for (const [name, value] of [['true', true], ['false', false], ['none', null], ['True', true], ['False', false], ['None', null]] as const) {
-      this.variables.set(name, toRuntime(value, name));
-    }
-    this.variables.set('st2kv', new KeyPathValue('root', '', 'st2kv'));
-    this.variables.set('keys', new KeyPathValue('system', '', 'keys'));
-  }
+/**
+ * Names every render sees unless the template sets them: Python's and
+ * JSON's constants, the key store's roots and the library's `namespace`
+ * (a function of its arguments only). Immutable values, built once and
+ * shared by every render instead of a fresh library environment per
+ * template.
+ */
+const GLOBALS: ReadonlyMap<string, RValue> = new Map<string, RValue>([
+  ...([['true', true], ['false', false], ['none', null], ['True', true], ['False', false], ['None', null]] as const).map(
+    ([name, value]): [string, RValue] => [name, toRuntime(value, name)],
+  ),
+  ['st2kv', new KeyPathValue('root', '', 'st2kv')],
+  ['keys', new KeyPathValue('system', '', 'keys')],
+  ['namespace', new ScopeClass().variables.get('namespace')!],
+]);
 
-  override lookupVariable(name: string): RValue {
+/** The library's tests (`is defined`, `is number`, …), which its root environment carries. */
+const LIBRARY_TESTS: unknown = (ScopeClass as unknown as { TESTS: unknown }).TESTS;
+
+/**
+ * The root scope of one render: what the template sets at the top level,
+ * then the shared globals and this render's bounded `range`, then the
+ * context read on demand. It answers the library as its own root
+ * environment would (nested scopes of loops and macros resolve names
+ * through it and read the value from `variables`), without building one.
+ */
+class RenderScope implements Scope {
+  readonly variables = new Map<string, RValue>();
+  readonly tests = LIBRARY_TESTS;
+
+  constructor(
+    private readonly prepared: PreparedContext,
+    private readonly makeRange: () => RValue,
+  ) {}
+
+  lookupVariable(name: string): RValue {
     return this.load(name) ? this.variables.get(name)! : new V.Undefined(undefined);
   }
 
@@ -141,10 +223,20 @@ class ContextEnvironment extends ScopeClass {
     throw new Error(`Unknown variable: ${name}`);
   }
 
-  /** Whether `name` is a variable here, converting it from the context on first use. */
+  /** `{% set name = … %}` at the top level. */
+  setVariable(name: string, value: RValue): RValue {
+    this.variables.set(name, value);
+    return value;
+  }
+
+  set(name: string, value: unknown): RValue {
+    return this.setVariable(name, toRuntime(value, name));
+  }
+
+  /** Whether `name` is a variable here, taking it from the globals or the context on first use. */
   private load(name: string): boolean {
     if (this.variables.has(name)) return true;
-    const value = this.prepared.lookup(name);
+    const value = GLOBALS.get(name) ?? (name === 'range' ? this.makeRange() : this.prepared.lookup(name));
     if (value === undefined) return false;
     this.variables.set(name, value);
     return true;
@@ -153,9 +245,7 @@ class ContextEnvironment extends ScopeClass {
 
 function prepare(context: TemplateContext | PreparedContext): PreparedContext {
   const prepared = context instanceof PreparedContext ? context : new PreparedContext(context);
-  for (const name of KEY_STORE_NAMES) {
-    if (prepared.has(name)) throw new TemplateError(`'${name}' names the key store; a context value cannot use that name`);
-  }
+  prepared.assertKeyStoreNamesFree();
   return prepared;
 }
 
@@ -171,15 +261,15 @@ function prepare(context: TemplateContext | PreparedContext): PreparedContext {
 export function renderTemplate(template: string, context: TemplateContext | PreparedContext, options: RenderOptions = {}): unknown {
   const { program, expression } = compile(template);
   const prepared = prepare(context);
-  const environment = new ContextEnvironment(prepared);
-  const interpreter = new SandboxInterpreter(environment, {
+  let interpreter: SandboxInterpreter | undefined;
+  // A range the size of the remaining budget at most: `range(10**9)` fails before allocating.
+  const environment = new RenderScope(prepared, () => new V.Function((args: RValue[]) => boundedRange(args, interpreter!)));
+  interpreter = new SandboxInterpreter(environment, {
     budgets: { maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS, maxOutput: options.maxOutput ?? DEFAULT_MAX_OUTPUT },
     keyStore: prepared.context.keyStore,
     filters: STACKSTORM_FILTERS,
   });
   try {
-    // A range the size of the remaining budget at most: `range(10**9)` fails before allocating.
-    environment.variables.set('range', new V.Function((args: RValue[]) => boundedRange(args, interpreter)));
     if (expression !== null) {
       const value = interpreter.evaluate(expression, environment);
       return value instanceof KeyPathValue ? '' : fromRuntime(value);
