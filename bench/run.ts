@@ -57,6 +57,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Ben
   { group: 'rules', load: async () => (await import('./cases/templates.js')).templateCases },
   { group: 'events', load: async () => (await import('./cases/timers.js')).timerCases },
   { group: 'rules', load: async () => (await import('./cases/event-processing.js')).eventProcessingCases },
+  { group: 'executions', load: async () => (await import('./cases/worker.js')).workerCases },
 ];
 
 async function main(): Promise<number> {

@@ -16,7 +16,7 @@ import type { SecretCipher } from '../crypto/secrets.js';
 import type { NotificationListener } from '../db/listener.js';
 import { isAttuneError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ExecutionRepository, fenceOf, type Execution, type ExecutionFence, type RetryBackoff } from '../repositories/executions.js';
+import { ExecutionRepository, fenceOf, type CompletionApplied, type Execution, type ExecutionFence, type RetryBackoff } from '../repositories/executions.js';
 import { WorkerRepository } from '../repositories/workers.js';
 import type { Role } from '../roles.js';
 import { CompletionBatcher } from './completion-batcher.js';
@@ -55,6 +55,16 @@ export interface WorkerOptions {
   /** Options of the process runners (PATH, kill grace, Python and Node installers). */
   runners?: RunnerOptions;
   apiUrl?: string;
+  /** Told what the worker claims and finishes (metrics, benchmarks); must not throw or block. */
+  observer?: WorkerObserver;
+}
+
+/** Callbacks on a worker's claims and completions, called synchronously. */
+export interface WorkerObserver {
+  /** A claim took these executions (now running on this worker). */
+  claimed?(executions: readonly Execution[]): void;
+  /** A run's completion was written (`applied`), or found its lease gone (undefined). */
+  finished?(executionId: number, applied: CompletionApplied | undefined): void;
 }
 
 interface ActiveRun {
@@ -177,6 +187,7 @@ export class WorkerRole implements Role {
         this.#options.logger.error({ err: (error as Error).message }, 'claim failed; the poll will try again');
         return;
       }
+      if (claimed.length > 0) this.#options.observer?.claimed?.(claimed);
       for (const execution of claimed) this.#launch(execution);
       if (claimed.length < free) return;
     }
@@ -208,6 +219,7 @@ export class WorkerRole implements Role {
       }
       if (handle.abort.signal.aborted && this.#state === 'stopping' && end.completion.status === 'canceled') return; // killed at the end of the grace: the sweep decides
       const applied = await this.#batcher.complete(end.completion);
+      this.#options.observer?.finished?.(execution.id, applied);
       if (applied === undefined) logger.warn({ executionId: execution.id, attempt: fence.attempt }, 'the lease was lost before the result was written; nothing changed');
     } catch (error) {
       if (isAttuneError(error, 'ATTUNE_LEASE_LOST')) logger.warn({ executionId: execution.id, err: (error as Error).message }, 'lease lost');
