@@ -31,6 +31,13 @@ export interface EmbeddedServerOptions {
   osUser?: string;
   /** Turn off fsync and friends: only for throwaway test and benchmark servers. */
   durability?: 'full' | 'none';
+  /**
+   * Run the server in its own process group and leave SIGINT/SIGTERM to the
+   * owner, which stops its own work first and the server last (`attune up`):
+   * a terminal's Ctrl-C then reaches the owner only. The server is still
+   * stopped when the process exits. Default false: a signal stops it at once.
+   */
+  ownerStops?: boolean;
   logger?: Logger;
 }
 
@@ -53,7 +60,7 @@ export class EmbeddedServer {
   private process: ChildProcess | undefined;
 
   constructor(options: EmbeddedServerOptions) {
-    this.options = { osUser: DEFAULT_SERVER_USER, durability: 'full', ...options, dataDir: path.resolve(options.dataDir) };
+    this.options = { osUser: DEFAULT_SERVER_USER, durability: 'full', ownerStops: false, ...options, dataDir: path.resolve(options.dataDir) };
   }
 
   /** The URL of `database` on this server. */
@@ -148,6 +155,7 @@ export class EmbeddedServer {
     if (this.options.durability === 'none') flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
     const child = spawn(postgres, ['-D', this.options.dataDir, '-p', String(this.options.port), ...flags], {
       ...asUser(user),
+      detached: this.options.ownerStops,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     return new Promise((resolve, reject) => {
@@ -156,7 +164,7 @@ export class EmbeddedServer {
       const log = this.lines((line) => {
         if (!ready && line.includes(READY)) {
           ready = true;
-          track(child);
+          track(child, this.options.ownerStops);
           resolve(child);
         }
       });
@@ -282,11 +290,19 @@ function portContext(port: number): { field: string; value: number } {
 const liveServers = new Set<ChildProcess>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+// Of those, the ones whose owner stops them on a signal (ownerStops): only exit stops them here.
+const ownerStopped = new Set<ChildProcess>();
+
 function stopAllNow(): void {
   for (const child of liveServers) child.kill('SIGINT');
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // An owner listening for the signal stops its own servers, after its work; the exit hook stays for a forced exit.
+  if (ownerStopped.size > 0 && process.listenerCount(signal) > 1) {
+    for (const child of liveServers) if (!ownerStopped.has(child)) child.kill('SIGINT');
+    return;
+  }
   stopAllNow();
   uninstallHooks();
   // Hand the signal on to whoever else listens, or to the default action (exit).
@@ -303,12 +319,14 @@ function uninstallHooks(): void {
   for (const signal of SIGNALS) process.off(signal, onSignal);
 }
 
-function track(child: ChildProcess): void {
+function track(child: ChildProcess, ownerStops = false): void {
   if (liveServers.size === 0) installHooks();
   liveServers.add(child);
+  if (ownerStops) ownerStopped.add(child);
 }
 
 function untrack(child: ChildProcess): void {
+  ownerStopped.delete(child);
   if (!liveServers.delete(child)) return;
   if (liveServers.size === 0) uninstallHooks();
 }
