@@ -47,6 +47,8 @@ import { ruleRoutes } from './routes/rules.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { workerRoutes } from './routes/workers.js';
+import { streamRoutes } from './routes/stream.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** The prefix of every resource route. */
 export const API_PREFIX = '/api/v1';
@@ -94,13 +96,15 @@ const RESOURCE_ROUTES: RouteModule[] = [
   identityRoutes,
   tokenRoutes,
   workerRoutes,
+  streamRoutes,
+  webhookRoutes,
 ];
 
 /** A request id as a client may send it in X-Request-Id: short, printable, no spaces. */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /** Query parameters whose values never reach a log line. */
-const SECRET_QUERY_PARAMS = /([?&](?:token|password|secret|key|api_key|access_token)=)[^&]*/gi;
+const SECRET_QUERY_PARAMS = /([?&](?:token|password|secret|key|api_key|access_token|ticket)=)[^&]*/gi;
 
 /** The request URL for logs, secret-looking query values replaced. */
 export function redactedUrl(url: string): string {

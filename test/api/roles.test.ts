@@ -42,6 +42,17 @@ const EXPECTED: Record<string, RouteRole> = {
   'GET /api/v1/executions': 'viewer',
   'GET /api/v1/executions/:id': 'viewer',
   'GET /api/v1/executions/:id/children': 'viewer',
+  'POST /api/v1/executions': 'operator',
+  'POST /api/v1/executions/:id/cancel': 'operator',
+  'POST /api/v1/executions/:id/re-run': 'operator',
+  'GET /api/v1/executions/:id/output': 'viewer',
+  'POST /api/v1/actions/:ref/execute': 'operator',
+  'POST /api/v1/rules/:ref/test': 'operator',
+  'POST /api/v1/events': 'operator',
+  'POST /api/v1/inquiries/:id/respond': 'operator',
+  'GET /api/v1/stream': 'viewer',
+  'POST /api/v1/stream/ticket': 'viewer',
+  'POST /api/v1/webhooks/:name': 'operator',
   'GET /api/v1/inquiries': 'viewer',
   'GET /api/v1/inquiries/:id': 'viewer',
   'GET /api/v1/keys': 'viewer',
@@ -69,7 +80,9 @@ function routes() {
 }
 
 function concrete(url: string): string {
-  return url.replace(':ref', 'system.nothing_here').replace(':id', '999999').replace(':login', 'nobody_here');
+  // The stream names an execution that does not exist, so an allowed caller gets 404 rather than an endless stream.
+  if (url === '/api/v1/stream') return `${url}?executions=999999`;
+  return url.replace(':ref', 'system.nothing_here').replace(':id', '999999').replace(':login', 'nobody_here').replace(':name', 'nothing_here');
 }
 
 describe('route × role', () => {

@@ -24,6 +24,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The least role that may call the route; `public` needs no token. Required on every route. */
     role?: RouteRole;
+    /**
+     * How a request without a bearer token may still authenticate on this
+     * route (a stream ticket, a webhook's signature); null means 401.
+     */
+    authenticateWithoutToken?: (request: FastifyRequest) => Promise<Principal | null>;
   }
   interface FastifyRequest {
     /** The authenticated caller; null on public routes. */
@@ -78,7 +83,12 @@ export function installAuthentication(app: FastifyInstance, options: { db: Execu
 
 async function authenticate(db: Executor, request: FastifyRequest): Promise<Principal> {
   const token = bearerToken(request);
-  if (token === undefined) throw new AuthenticationError();
+  if (token === undefined) {
+    const alternative = request.routeOptions.config?.authenticateWithoutToken;
+    const principal = alternative === undefined ? null : await alternative(request);
+    if (principal === null) throw new AuthenticationError();
+    return principal;
+  }
   const found = await ApiTokenRepository.authenticate(db, token);
   if (found === null) throw new AuthenticationError('the bearer token is unknown, expired or revoked');
   return { identity: found.identity, login: found.identity.login, role: found.identity.role, tokenId: found.token.id };

@@ -1,11 +1,13 @@
-/** Actions: list (by pack, runner, enabled, tag, search) and get. Read only: actions come from packs. */
+/** Actions: list (by pack, runner, enabled, tag, search) and get (actions come from packs), and execute (the engine's route). */
 import { Type } from '@fastify/type-provider-typebox';
 import { ActionRepository, RUNNER_TYPES } from '../../repositories/actions.js';
 import type { ApiContext, ApiInstance } from '../app.js';
 import { fromHttp, toHttp } from '../case.js';
 import { listBody, listPage } from '../pagination.js';
 import { ListOf, ListQuery, One, RefParams, errors } from '../schemas.js';
+import type { JsonObject } from '../../repositories/packs.js';
 import { byIdOrRef } from './lookup.js';
+import { ExecuteBody, executeForRequest } from './executions.js';
 
 const ActionRef = Type.Ref('Action');
 
@@ -49,5 +51,24 @@ export async function actionRoutes(app: ApiInstance, ctx: ApiContext): Promise<v
       },
     },
     async (request) => ({ data: toHttp(await byIdOrRef(request.params.ref, (id) => ActionRepository.getById(ctx.db, id), (ref) => ActionRepository.getByRef(ctx.db, ref))) }),
+  );
+
+  app.post(
+    '/actions/:ref/execute',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['actions'],
+        summary: 'Run the action: parameters validated against its schema, defaults applied, secrets stored encrypted',
+        params: RefParams,
+        body: Type.Optional(ExecuteBody),
+        response: { 201: One(Type.Ref('Execution')), ...errors(400, 401, 403, 404, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const action = await byIdOrRef(request.params.ref, (id) => ActionRepository.getById(ctx.db, id), (ref) => ActionRepository.getByRef(ctx.db, ref));
+      const body = request.body ?? {};
+      return reply.code(201).send({ data: await executeForRequest(ctx, request, action.ref, body.parameters as JsonObject | undefined, body.trace_id) });
+    },
   );
 }

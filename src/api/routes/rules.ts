@@ -3,7 +3,8 @@
  * StackStorm rule as JSON, validated exactly as the pack reader validates a
  * rule file), update, enable, disable, delete. Rules created here belong to
  * the installation's own pack `default` (created on first use), as
- * StackStorm's rules without a pack do; rules of other packs come from
+ * StackStorm's rules without a pack do; `test` evaluates a rule against a
+ * payload or a stored event as the engine would, writing nothing; rules of other packs come from
  * their pack files and change by registering the pack again, though any
  * rule may be enabled or disabled here.
  */
@@ -21,6 +22,8 @@ import { toHttp } from '../case.js';
 import { listBody, listPage } from '../pagination.js';
 import { JsonObject, ListOf, ListQuery, One, RefParams, errors } from '../schemas.js';
 import { byIdOrRef } from './lookup.js';
+import { matchRule } from '../../engine/match-rule.js';
+import type { JsonObject as JsonObjectValue } from '../../repositories/packs.js';
 
 const RuleRef = Type.Ref('Rule');
 
@@ -223,6 +226,59 @@ export async function ruleRoutes(app: ApiInstance, ctx: ApiContext): Promise<voi
       }
       await RuleRepository.delete(ctx.db, rule.id);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/rules/:ref/test',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['rules'],
+        summary: "Evaluate a rule against a payload or a stored event: each criterion's verdict and the rendered parameters (secrets masked); nothing is written",
+        params: RefParams,
+        body: Type.Object(
+          {
+            payload: Type.Optional(JsonObject),
+            trigger_params: Type.Optional(JsonObject),
+            event_id: Type.Optional(Type.Integer({ minimum: 1 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            data: Type.Object({
+              rule: Type.String(),
+              enabled: Type.Boolean(),
+              event_id: Type.Union([Type.Integer(), Type.Null()]),
+              trigger_params_matched: Type.Boolean(),
+              matched: Type.Boolean(),
+              criteria: Type.Array(JsonObject),
+              action: Type.String(),
+              params: Type.Optional(JsonObject),
+              error: Type.Optional(Type.String()),
+              enforcement_status: Type.Optional(Type.String()),
+            }),
+          }),
+          ...errors(400, 401, 403, 404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { payload, trigger_params: triggerParams, event_id: eventId } = request.body;
+      if ((payload === undefined) === (eventId === undefined)) {
+        throw new ValidationError('give payload (with trigger_params if needed) or event_id, not both', { entity: 'ruleTest', field: 'payload' });
+      }
+      if (eventId !== undefined && triggerParams !== undefined) {
+        throw new ValidationError('trigger_params go with payload; a stored event has its own', { entity: 'ruleTest', field: 'trigger_params' });
+      }
+      const rule = await findRule(ctx, request.params.ref);
+      const subject =
+        eventId !== undefined
+          ? { eventId }
+          : { payload: payload as JsonObjectValue, ...(triggerParams !== undefined ? { triggerParams: triggerParams as JsonObjectValue } : {}) };
+      const result = toHttp(await matchRule(ctx.db, rule, subject, { cipher: ctx.cipher }));
+      return reply.send({ data: result as typeof result & { rule: string; enabled: boolean; event_id: number | null; trigger_params_matched: boolean; matched: boolean; criteria: object[]; action: string } });
     },
   );
 }
