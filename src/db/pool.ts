@@ -70,6 +70,13 @@ export function createPool(options: PoolOptions): pg.Pool {
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout reconnects.
   pool.on('error', (error) => options.logger?.warn({ err: error.message }, 'idle database connection failed'));
+  // A checked-out client has no pool listener: a connection terminated between
+  // its queries (pg_terminate_backend, a server restart) would emit an unheard
+  // 'error' and crash the process. Its holder sees the failure on its next
+  // query (withTransaction then discards the client), so logging is enough.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.logger?.warn({ err: error.message }, 'database connection failed while in use'));
+  });
   return pool;
 }
 
