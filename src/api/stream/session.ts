@@ -50,7 +50,7 @@ export function openSse(ctx: ApiContext, request: FastifyRequest, reply: Fastify
   reply.hijack();
   reply.raw.writeHead(200, sseHeaders(request.id));
   const connection = new SseConnection(reply.raw, sseOptions.get(ctx));
-  connection.comment('attune stream');
+  connection.send({ event: 'hello', data: { request_id: request.id } });
   return connection;
 }
 
