@@ -11,7 +11,7 @@ import type { Action } from '../repositories/actions.js';
 import type { JsonObject } from '../repositories/packs.js';
 import type { Rule } from '../repositories/rules.js';
 import { matchCriteria, type CriteriaMatch } from '../rules/criteria/index.js';
-import { renderActionParameters, SharedValues, type ActionParameterSchema, type KeyStoreView } from '../rules/templates/index.js';
+import { prepareActionParameters, SharedValues, type ActionParameterPlan, type ActionParameterSchema, type KeyStoreView } from '../rules/templates/index.js';
 import { prepareExecutionParams, type PreparedParams } from './request-execution.js';
 
 /** The user StackStorm's rule enforcements run as, in `action_context.user`. */
@@ -44,7 +44,17 @@ export interface RuleEnvironment {
    * when absent.
    */
   eventValues?: SharedValues | undefined;
+  /**
+   * Where the rule's parameters, prepared for rendering against this
+   * `action` (prepareActionParameters), are kept between evaluations: the
+   * rules role keeps one per batch, so each rule is prepared once and
+   * rendered for every event. Without one they are prepared every time.
+   */
+  parameterPlans?: ParameterPlans | undefined;
 }
+
+/** Prepared rule parameters by rule, for the actions the rules were evaluated with (RuleEnvironment.parameterPlans). */
+export type ParameterPlans = Map<Rule, { action: Action; plan: ActionParameterPlan }>;
 
 /** How a rule fared against an event. */
 export type RuleOutcome =
@@ -132,13 +142,22 @@ export function evaluateRule(rule: Rule, event: EvaluatedEvent, env: RuleEnviron
     return { kind: 'disabled', criteria, error: `action '${action.ref}' is disabled${action.disabledReason ? `: ${action.disabledReason}` : ''}` };
   }
   try {
-    const { params } = renderActionParameters(rule.actionParams, action.paramSchema as ActionParameterSchema, { values, shared, keyStore: env.keys });
+    const { params } = parameterPlan(rule, action, env.parameterPlans).render({ values, shared, keyStore: env.keys });
     return { kind: 'request', criteria, action, params: prepareExecutionParams(action, params, env.cipher) };
   } catch (error) {
     // Whatever went wrong is this rule's failure, recorded on its enforcement; the other rules still fire.
     if (isAttuneError(error)) return { kind: 'failed', criteria, error: error.message, field: error.field };
     return { kind: 'failed', criteria, error: error instanceof Error ? error.message || error.name : String(error) };
   }
+}
+
+/** The rule's parameters prepared for `action`: kept in `plans` when given (and reused while the action is the same object). */
+function parameterPlan(rule: Rule, action: Action, plans: ParameterPlans | undefined): ActionParameterPlan {
+  const kept = plans?.get(rule);
+  if (kept !== undefined && kept.action === action) return kept.plan;
+  const plan = prepareActionParameters(rule.actionParams, action.paramSchema as ActionParameterSchema);
+  plans?.set(rule, { action, plan });
+  return plan;
 }
 
 /** Whether a rule's templates (its parameters, or its action's defaults) read the pack configuration. */

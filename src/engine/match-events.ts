@@ -15,7 +15,7 @@ import type { JsonObject } from '../repositories/packs.js';
 import type { Rule } from '../repositories/rules.js';
 import { resolvePackConfig } from '../packs/pack-config.js';
 import type { KeyStoreView } from '../rules/templates/index.js';
-import { evaluateRule, eventTemplateValues, readsKeyStore, readsPackConfig, type RuleOutcome } from './evaluate-rule.js';
+import { evaluateRule, eventTemplateValues, readsKeyStore, readsPackConfig, type ParameterPlans, type RuleOutcome } from './evaluate-rule.js';
 import { loadKeyStoreViews } from './key-store-loader.js';
 import type { RuleCache } from './rule-cache.js';
 import type { EnforcementRecord } from './write-enforcements.js';
@@ -55,6 +55,8 @@ export async function matchEvents(db: Executor, events: readonly Event[], deps: 
 
   const records: EnforcementRecord[] = [];
   const failures: RuleFailure[] = [];
+  // Each rule's parameters prepared once for the batch, rendered for every event.
+  const parameterPlans: ParameterPlans = new Map();
   for (const event of events) {
     // Converted for templates once, read by every rule of the event.
     const eventValues = eventTemplateValues(event);
@@ -67,6 +69,7 @@ export async function matchEvents(db: Executor, events: readonly Event[], deps: 
         packConfig: config instanceof Error || config === undefined ? {} : config,
         cipher: deps.cipher,
         eventValues,
+        parameterPlans,
         ...(deps.now ? { now: deps.now } : {}),
       });
       if (config instanceof Error && (outcome.kind === 'request' || outcome.kind === 'failed')) {

@@ -83,20 +83,28 @@ export function matchCriteria(criteria: unknown, payload: unknown, options: Matc
   if (!isMapping(criteria)) {
     throw new ValidationError(`criteria must be a mapping of key to {type, pattern}, got a ${jsonTypeName(criteria)}`, { entity: 'rule', field: 'criteria' });
   }
-  const clock = options.now;
   const evaluation: Evaluation = {
-    env: { now: clock ? () => toMillis(clock()) : Date.now },
+    env: { now: options.now ? clockInMillis(options.now) : Date.now },
     render: options.renderPattern ?? renderTemplate,
     keys: options.keys,
     extras: options.context ?? {},
     payload: payload === undefined ? null : payload,
   };
   const results = evaluateAll(criteria, evaluation, 'trigger', evaluation.payload, 0);
-  return { matched: results.every((result) => result.matched), criteria: results };
+  return { matched: allMatched(results), criteria: results };
 }
 
-function toMillis(now: Date | number): number {
-  return now instanceof Date ? now.getTime() : now;
+function clockInMillis(clock: () => Date | number): () => number {
+  return () => {
+    const now = clock();
+    return now instanceof Date ? now.getTime() : now;
+  };
+}
+
+// Loops rather than callbacks here and below: this runs for every rule and event.
+function allMatched(results: readonly CriterionResult[]): boolean {
+  for (const result of results) if (!result.matched) return false;
+  return true;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -104,24 +112,30 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 }
 
 function evaluateAll(criteria: Record<string, unknown>, evaluation: Evaluation, root: KeyRoot, rootValue: unknown, depth: number): CriterionResult[] {
-  return Object.entries(criteria).map(([key, spec]) => evaluateOne(key, spec, evaluation, root, rootValue, depth));
+  const results: CriterionResult[] = [];
+  for (const key of Object.keys(criteria)) results.push(evaluateOne(key, criteria[key], evaluation, root, rootValue, depth));
+  return results;
+}
+
+/** `result` as a criterion that could not be evaluated. */
+function failedWith(result: CriterionResult, error: string): CriterionResult {
+  return { ...result, matched: false, error };
 }
 
 function evaluateOne(key: string, spec: unknown, evaluation: Evaluation, root: KeyRoot, rootValue: unknown, depth: number): CriterionResult {
   const result: CriterionResult = { key, operator: '', pattern: null, value: null, matched: false };
-  const failed = (error: string): CriterionResult => ({ ...result, matched: false, error });
-  if (!isMapping(spec)) return failed(`a criterion is a mapping {type, pattern}, got a ${jsonTypeName(spec)}`);
+  if (!isMapping(spec)) return failedWith(result, `a criterion is a mapping {type, pattern}, got a ${jsonTypeName(spec)}`);
   const type = spec.type;
   result.operator = typeof type === 'string' ? type : '';
-  if (typeof type !== 'string') return failed(type === undefined ? "the criterion has no 'type' (its operator)" : `'type' must be an operator name, got a ${jsonTypeName(type)}`);
+  if (typeof type !== 'string') return failedWith(result, type === undefined ? "the criterion has no 'type' (its operator)" : `'type' must be an operator name, got a ${jsonTypeName(type)}`);
   const operator = resolveOperatorName(type);
-  if (operator === undefined) return failed(`unknown operator '${type}'`);
+  if (operator === undefined) return failedWith(result, `unknown operator '${type}'`);
   result.operator = operator.name;
 
   try {
     result.value = criterionValue(parseCriteriaKey(key, root), rootValue);
   } catch (error) {
-    return failed((error as Error).message);
+    return failedWith(result, (error as Error).message);
   }
 
   if (operator.name === 'search') {
@@ -132,13 +146,13 @@ function evaluateOne(key: string, spec: unknown, evaluation: Evaluation, root: K
   try {
     result.pattern = renderPattern(spec.pattern, evaluation, root, rootValue);
   } catch (error) {
-    return failed(`the pattern could not be rendered: ${(error as Error).message}`);
+    return failedWith(result, `the pattern could not be rendered: ${(error as Error).message}`);
   }
 
   try {
     result.matched = OPERATOR_FUNCTIONS[operator.name]!(result.value, result.pattern, evaluation.env);
   } catch (error) {
-    return failed((error as Error).message);
+    return failedWith(result, (error as Error).message);
   } finally {
     // The verdict used the real value; the report must not show a decrypted secret.
     if (typeof spec.pattern === 'string' && spec.pattern.includes('decrypt_kv')) result.pattern = MASKED_PATTERN;

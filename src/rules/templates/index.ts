@@ -11,5 +11,5 @@ export { createKeyStoreView } from './key-store.js';
 export { TemplateError } from './errors.js';
 export { STACKSTORM_FILTER_NAMES } from './filters.js';
 export { NONE_MAGIC_VALUE } from './filters-data.js';
-export { renderActionParameters, type ActionParameterSchema, type RenderedParameters } from './parameters.js';
+export { renderActionParameters, prepareActionParameters, ActionParameterPlan, type ActionParameterSchema, type RenderedParameters } from './parameters.js';
 export { castToDeclaredType } from './casting.js';

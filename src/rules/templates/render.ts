@@ -168,12 +168,17 @@ export class PreparedContext {
     return value;
   }
 
-  /** Throws when a context value would hide the key store (`st2kv`, `keys`); checked once per context. */
+  /**
+   * Throws when a context value would hide the key store (`st2kv`, `keys`).
+   * Checked once per context; a context made by `with` checks its own name
+   * and asks its parent, which remembers its answer.
+   */
   assertKeyStoreNamesFree(): void {
     if (this.keyStoreNamesChecked) return;
     for (const name of KEY_STORE_NAMES) {
-      if (this.has(name)) throw new TemplateError(`'${name}' names the key store; a context value cannot use that name`);
+      if (this.parent === undefined ? this.has(name) : this.extra.has(name)) throw new TemplateError(`'${name}' names the key store; a context value cannot use that name`);
     }
+    this.parent?.assertKeyStoreNamesFree();
     this.keyStoreNamesChecked = true;
   }
 }

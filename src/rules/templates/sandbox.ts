@@ -41,6 +41,12 @@ const CHARS_PER_STEP = 256;
 const BUILDING = new Set(['ArrayLiteral', 'TupleLiteral', 'ObjectLiteral', 'BinaryExpression', 'FilterExpression', 'CallExpression', 'FilterStatement', 'If', 'For', 'CallStatement']);
 /** Statements whose result is block output (a string) or nothing, never a value to print. */
 const STATEMENTS = new Set(['Set', 'If', 'For', 'Macro', 'CallStatement', 'FilterStatement', 'Comment', 'Break', 'Continue']);
+/**
+ * The runtime value of each string literal of a parsed template, made on
+ * first use. Parsed templates are cached by text and runtime values are
+ * immutable, so every render of a template can share them.
+ */
+const stringLiterals = new WeakMap<Node, RValue>();
 /** Library filters Attune replaces: they build text without bounds, or print Maps as `[object Map]`. */
 const REPLACED = new Set(['tojson', 'indent', 'replace', 'join', 'string']);
 
@@ -94,6 +100,7 @@ export class SandboxInterpreter extends BaseInterpreter {
     this.depth += 1;
     try {
       if (this.depth > MAX_NESTING) throw new TemplateError(`the template nests deeper than ${MAX_NESTING} levels (a macro calling itself?)`);
+      if (node !== undefined && node.type === 'StringLiteral') return this.stringLiteral(node);
       const value = super.evaluate(node, environment);
       if (node !== undefined && BUILDING.has(node.type)) this.account(value);
       return value;
@@ -104,6 +111,12 @@ export class SandboxInterpreter extends BaseInterpreter {
     } finally {
       this.depth -= 1;
     }
+  }
+
+  private stringLiteral(node: Node): RValue {
+    let value = stringLiterals.get(node);
+    if (value === undefined) stringLiterals.set(node, (value = new V.String(node.value)));
+    return value;
   }
 
   /** Charges and size-checks a value the template built. */
@@ -189,22 +202,29 @@ export class SandboxInterpreter extends BaseInterpreter {
     const object = this.evaluate(node.object as Node, environment);
     if (object instanceof NamedUndefined) throw new TemplateError(object.message);
     const propertyNode = node.property as Node;
-    let property: RValue;
+    // `a.b` and `a[0]` name their key in the syntax: read it there, without building a runtime value for it.
+    let key: unknown;
+    let keyIsString: boolean;
     if (node.computed === true) {
       if (propertyNode.type === 'SliceExpression') return this.evaluateSliceExpression(object, propertyNode, environment);
-      property = this.evaluate(propertyNode, environment);
+      const property = this.evaluate(propertyNode, environment);
+      keyIsString = isString(property);
+      if (object instanceof KeyPathValue) {
+        if (!keyIsString) throw new TemplateError(`${object.label}: key names are strings`);
+        return this.keyMember(object, property.value as string);
+      }
+      key = property.value;
     } else {
-      property = propertyNode.type === 'IntegerLiteral' ? new V.Integer(propertyNode.value) : new V.String(propertyNode.value);
-    }
-    const path = describe(node);
-    if (object instanceof KeyPathValue) {
-      if (!isString(property)) throw new TemplateError(`${object.label}: key names are strings`);
-      return this.keyMember(object, property.value as string);
+      key = propertyNode.value;
+      keyIsString = propertyNode.type !== 'IntegerLiteral';
+      if (object instanceof KeyPathValue) {
+        if (!keyIsString) throw new TemplateError(`${object.label}: key names are strings`);
+        return this.keyMember(object, key as string);
+      }
     }
     let value: RValue | undefined;
-    const key = property.value;
     if (isMapping(object)) {
-      if (typeof key !== 'string') throw new TemplateError(`${path}: keys of an object are strings`);
+      if (typeof key !== 'string') throw new TemplateError(`${describe(node)}: keys of an object are strings`);
       value = (object.value as Map<string, RValue>).get(key) ?? (object.type === 'ObjectValue' ? object.builtins.get(key) : undefined);
     } else if (isArray(object) || isString(object)) {
       if (typeof key === 'number') {
@@ -217,6 +237,7 @@ export class SandboxInterpreter extends BaseInterpreter {
       value = object.builtins.get(key);
     }
     if (value !== undefined) return value;
+    const path = describe(node);
     const owner = describe(node.object as Node);
     return this.undefinedName(typeof key === 'number' ? `'${path}' is undefined: ${owner} has no item ${key}` : `'${path}' is undefined: ${owner} has no key '${String(key)}'`);
   }
