@@ -41,9 +41,39 @@ async function firableTriggers(db: Executor, refs: string[]): Promise<Set<string
   return new Set(result.rows.map((row) => row.ref));
 }
 
-async function fireWhereDefined(db: Executor, events: EventToFire[]): Promise<number> {
+/** The finish triggers: an execution's finish fires these. */
+export const FINISH_TRIGGERS: readonly string[] = [INTERNAL_TRIGGERS.executionFinished, INTERNAL_TRIGGERS.actionTrigger];
+
+/**
+ * Which finish triggers can fire, read once and kept until `invalidate`: a
+ * worker that follows `attune_rules_changed` (NOTIFYed by every change of
+ * triggers and packs) invalidates it there, and so skips the lookup on every
+ * completion batch, and the transaction altogether when none can fire.
+ */
+export class FinishTriggerCache {
+  #firable: Promise<ReadonlySet<string>> | null = null;
+
+  /** The finish triggers that can fire now (enabled, of the active core pack). */
+  get(db: Executor): Promise<ReadonlySet<string>> {
+    if (this.#firable === null) {
+      const read = firableTriggers(db, [...FINISH_TRIGGERS]);
+      read.catch(() => {
+        if (this.#firable === read) this.#firable = null;
+      });
+      this.#firable = read;
+    }
+    return this.#firable;
+  }
+
+  /** Forgets what it read: the next `get` reads again. */
+  invalidate(): void {
+    this.#firable = null;
+  }
+}
+
+async function fireWhereDefined(db: Executor, events: EventToFire[], known?: ReadonlySet<string>): Promise<number> {
   if (events.length === 0) return 0;
-  const firable = await firableTriggers(db, [...new Set(events.map((event) => event.triggerRef))]);
+  const firable = known ?? (await firableTriggers(db, [...new Set(events.map((event) => event.triggerRef))]));
   const kept = events.filter((event) => firable.has(event.triggerRef));
   for (let start = 0; start < kept.length; start += 1000) await fireEvents(db, kept.slice(start, start + 1000));
   return kept.length;
@@ -54,11 +84,13 @@ const iso = (date: Date | null): string | null => (date === null ? null : date.t
 /**
  * Fires the finish events of every execution in `executions` that is in a
  * final status (others are ignored). Parameters are masked. Returns how many
- * events were fired.
+ * events were fired. `firable`, when the caller knows it (FinishTriggerCache),
+ * saves looking the finish triggers up.
  */
-export async function fireExecutionsFinished(db: Executor, executions: readonly Execution[]): Promise<number> {
+export async function fireExecutionsFinished(db: Executor, executions: readonly Execution[], firable?: ReadonlySet<string>): Promise<number> {
   const finished = executions.filter((execution) => FINAL.has(execution.status));
   if (finished.length === 0) return 0;
+  if (firable !== undefined && !FINISH_TRIGGERS.some((ref) => firable.has(ref))) return 0;
   const enforcementIds = [...new Set(finished.map((execution) => execution.enforcementId).filter((id): id is number => id !== null))];
   const ruleRefs = new Map<number, string | null>();
   if (enforcementIds.length > 0) {
@@ -107,7 +139,7 @@ export async function fireExecutionsFinished(db: Executor, executions: readonly 
       },
     });
   }
-  return fireWhereDefined(db, events);
+  return fireWhereDefined(db, events, firable);
 }
 
 /** Fires `core.inquiry_created` and `core.st2.generic.inquiry` for a new inquiry. */

@@ -2,12 +2,14 @@
  * Batches completion writes: runs that finish together are written with one
  * `finishMany` statement (each fenced by its own attempt), in one
  * transaction with their finish events, as graphile-worker batches its
- * completions. A flush is scheduled for the next turn of the event loop
- * after the first completion arrives, so a lone completion waits for nothing.
+ * completions. When no finish trigger can fire (a FinishTriggerCache says
+ * so) the statement runs alone, outside a transaction: one round trip per
+ * batch. A flush is scheduled for the next turn of the event loop after the
+ * first completion arrives, so a lone completion waits for nothing.
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/transaction.js';
-import { fireExecutionsFinished } from '../engine/internal-triggers.js';
+import { fireExecutionsFinished, type FinishTriggerCache } from '../engine/internal-triggers.js';
 import { ExecutionRepository, type CompletionApplied, type RetryBackoff, type RunCompletion } from '../repositories/executions.js';
 
 interface Pending {
@@ -24,9 +26,11 @@ export class CompletionBatcher {
   #scheduled = false;
   #flushing: Promise<void> = Promise.resolve();
 
+  /** `triggers`: which finish triggers can fire, kept current by the caller; without it they are looked up per batch. */
   constructor(
     private readonly pool: pg.Pool,
     private readonly backoff: RetryBackoff,
+    private readonly triggers?: FinishTriggerCache,
   ) {}
 
   /**
@@ -59,12 +63,17 @@ export class CompletionBatcher {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0, MAX_COMPLETION_BATCH);
       try {
-        const applied = await withTransaction(this.pool, async (tx) => {
-          const rows = await ExecutionRepository.finishMany(tx, batch.map((item) => item.completion), this.backoff);
-          const finished = rows.filter((row) => !row.retried).map((row) => row.execution);
-          if (finished.length > 0) await fireExecutionsFinished(tx, finished);
-          return rows;
-        });
+        const completions = batch.map((item) => item.completion);
+        const firable = await this.triggers?.get(this.pool);
+        const applied =
+          firable !== undefined && firable.size === 0
+            ? await ExecutionRepository.finishMany(this.pool, completions, this.backoff)
+            : await withTransaction(this.pool, async (tx) => {
+                const rows = await ExecutionRepository.finishMany(tx, completions, this.backoff);
+                const finished = rows.filter((row) => !row.retried).map((row) => row.execution);
+                if (finished.length > 0) await fireExecutionsFinished(tx, finished, firable);
+                return rows;
+              });
         const byId = new Map(applied.map((row) => [row.id, row]));
         for (const item of batch) item.resolve(byId.get(item.completion.id));
       } catch (error) {

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { SecretCipher } from '../crypto/secrets.js';
 import type { NotificationListener } from '../db/listener.js';
+import { FinishTriggerCache } from '../engine/internal-triggers.js';
 import { isAttuneError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ExecutionRepository, fenceOf, type CompletionApplied, type Execution, type ExecutionFence, type RetryBackoff } from '../repositories/executions.js';
@@ -30,6 +31,8 @@ import type { Runner } from './runners/types.js';
 /** Channels the worker listens on. */
 export const EXECUTIONS_CHANNEL = 'attune_executions';
 export const CANCEL_CHANNEL = 'attune_execution_cancel';
+/** Trigger and pack changes: the finish triggers the worker knows of may have changed. */
+export const TRIGGERS_CHANGED_CHANNEL = 'attune_rules_changed';
 
 /** Everything a worker needs; `workerOptionsFromConfig` fills it from the configuration. */
 export interface WorkerOptions {
@@ -81,6 +84,9 @@ export class WorkerRole implements Role {
   readonly #options: WorkerOptions;
   readonly #runs = new Map<number, ActiveRun>();
   readonly #batcher: CompletionBatcher;
+  /** Only with a listener to keep it current; without one the batcher looks the triggers up per batch. */
+  readonly #finishTriggers: FinishTriggerCache | undefined;
+  #wakeScheduled = false;
   readonly #environment: RunEnvironment;
   readonly #session = randomUUID();
   readonly #host = hostname();
@@ -93,7 +99,8 @@ export class WorkerRole implements Role {
 
   constructor(options: WorkerOptions) {
     this.#options = options;
-    this.#batcher = new CompletionBatcher(options.pool, options.backoff);
+    this.#finishTriggers = options.listener ? new FinishTriggerCache() : undefined;
+    this.#batcher = new CompletionBatcher(options.pool, options.backoff, this.#finishTriggers);
     const folders = dataFolders(options.dataDir);
     const runnerOptions: RunnerOptions = {
       ...options.runners,
@@ -142,6 +149,7 @@ export class WorkerRole implements Role {
     if (listener) {
       this.#unlisten.push(await listener.listen(EXECUTIONS_CHANNEL, () => this.#wake()));
       this.#unlisten.push(await listener.listen(CANCEL_CHANNEL, (payload) => this.#onCancel(payload)));
+      this.#unlisten.push(await listener.listen(TRIGGERS_CHANGED_CHANNEL, () => this.#finishTriggers?.invalidate()));
     }
     this.#timers.push(setInterval(() => this.#wake(), this.#options.pollIntervalMs));
     this.#timers.push(setInterval(() => void this.#heartbeat(), this.#options.heartbeatSeconds * 1000));
@@ -149,9 +157,24 @@ export class WorkerRole implements Role {
     this.#wake();
   }
 
-  /** Looks for work now (after a listener reconnect, say). */
+  /** Looks for work now, and reads the finish triggers again (after a listener reconnect, when notifications may have been lost). */
   wake(): void {
+    this.#finishTriggers?.invalidate();
     this.#wake();
+  }
+
+  /**
+   * Wakes the claim loop on the next turn of the event loop: runs whose
+   * completions were written together all free their slots first, so one
+   * claim fills them all.
+   */
+  #wakeSoon(): void {
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      this.#wake();
+    });
   }
 
   /** Wakes the claim loop (a NOTIFY, the poll, a freed slot). */
@@ -203,7 +226,7 @@ export class WorkerRole implements Role {
     run.done = this.#execute(run).finally(() => {
       clearInterval(run.renewal);
       this.#runs.delete(execution.id);
-      this.#wake();
+      this.#wakeSoon();
     });
   }
 
