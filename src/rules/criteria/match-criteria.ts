@@ -149,15 +149,18 @@ function evaluateOne(key: string, spec: unknown, evaluation: Evaluation, root: K
     return failedWith(result, `the pattern could not be rendered: ${(error as Error).message}`);
   }
 
+  let refusal: string | undefined;
   try {
     result.matched = OPERATOR_FUNCTIONS[operator.name]!(result.value, result.pattern, evaluation.env);
   } catch (error) {
-    return failedWith(result, (error as Error).message);
-  } finally {
-    // The verdict used the real value; the report must not show a decrypted secret.
-    if (typeof spec.pattern === 'string' && spec.pattern.includes('decrypt_kv')) result.pattern = MASKED_PATTERN;
+    refusal = (error as Error).message;
   }
-  return result;
+  // The verdict used the real value; the report must not show a decrypted secret, in the pattern or in a reason quoting it.
+  if (typeof spec.pattern === 'string' && spec.pattern.includes('decrypt_kv')) {
+    result.pattern = MASKED_PATTERN;
+    if (refusal !== undefined) refusal = `${operator.name} cannot compare the value with the decrypted pattern (the reason is withheld: it could show the secret)`;
+  }
+  return refusal === undefined ? result : failedWith(result, refusal);
 }
 
 /**

@@ -88,6 +88,20 @@ describe('criteria patterns that decrypt a secret', () => {
     expect(match.criteria[0]).toMatchObject({ matched: false, pattern: MASKED_PATTERN });
   });
 
+  it('mask the pattern of a criterion whose operator refuses its inputs, and keep the secret out of the reason', () => {
+    const ordering = matchCriteria({ 'trigger.count': { type: 'lessthan', pattern: '{{ st2kv.system.token | decrypt_kv }}' } }, { count: 3 }, { keys: secretKeys });
+    const badRegex = createKeyStoreView({ system: { token: { secret: true, ciphertext: 'cipher:token' } } }, () => 's3cr3t(value');
+    const regex = matchCriteria({ 'trigger.token': { type: 'regex', pattern: '{{ st2kv.system.token | decrypt_kv }}' } }, { token: 'abc' }, { keys: badRegex });
+    // Compared without printing: a failing assertion must not show the secret.
+    for (const [match, operator] of [[ordering, 'lessthan'], [regex, 'regex']] as const) {
+      const criterion = match.criteria[0]!;
+      expect(JSON.stringify(match).includes('s3cr3t')).toBe(false);
+      expect(criterion.matched).toBe(false);
+      expect(criterion.pattern === MASKED_PATTERN).toBe(true);
+      expect(criterion.error?.startsWith(`${operator} `)).toBe(true);
+    }
+  });
+
   it('leave a secret rendered without decrypt_kv as its ciphertext', () => {
     const match = matchCriteria({ 'trigger.other': { type: 'equals', pattern: '{{ st2kv.system.token }}' } }, payload, { keys: secretKeys });
     expect(match.criteria[0]).toMatchObject({ matched: false, pattern: 'cipher:token' });
