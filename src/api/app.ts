@@ -47,6 +47,8 @@ import { ruleRoutes } from './routes/rules.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { workerRoutes } from './routes/workers.js';
+import { statsRoutes } from './routes/stats.js';
+import { webRoutes } from './web.js';
 import { streamRoutes } from './routes/stream.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
@@ -80,6 +82,8 @@ export interface BuildAppOptions {
   routes?: RouteModule[];
   /** Where /readyz reads the migration files; default the package's own. */
   migrationsDir?: string;
+  /** The built web UI served at /; default the package's dist/web (src/api/web.ts). */
+  webDir?: string;
 }
 
 const RESOURCE_ROUTES: RouteModule[] = [
@@ -96,6 +100,7 @@ const RESOURCE_ROUTES: RouteModule[] = [
   identityRoutes,
   tokenRoutes,
   workerRoutes,
+  statsRoutes,
   streamRoutes,
   webhookRoutes,
 ];
@@ -186,6 +191,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         frameAncestors: ["'none'"],
         baseUri: ["'self'"],
         formAction: ["'self'"],
+        // Not upgrade-insecure-requests: the UI is also reached over plain http (a LAN address), where it would send every script request to https and load nothing.
+        upgradeInsecureRequests: null,
       },
     },
   });
@@ -239,6 +246,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     { prefix: API_PREFIX },
   );
+  // The web UI at / (after the API, so its fallback never shadows an API route).
+  await webRoutes(base, { authEnabled: config.security.enableAuth, ...(options.webDir === undefined ? {} : { dir: options.webDir }) });
 
   if (!config.security.enableAuth && !isLoopback(config.api.host)) {
     logger.warn(

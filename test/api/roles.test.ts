@@ -69,6 +69,10 @@ const EXPECTED: Record<string, RouteRole> = {
   'DELETE /api/v1/tokens/:id': 'viewer',
   'GET /api/v1/workers': 'viewer',
   'GET /api/v1/workers/:id': 'viewer',
+  'GET /api/v1/stats/dashboard': 'viewer',
+  'GET /': 'public',
+  'GET /assets/*': 'public',
+  'GET /*': 'public',
 };
 
 const ROLES = ['viewer', 'operator', 'admin'] as const;
