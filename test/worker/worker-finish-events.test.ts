@@ -45,7 +45,9 @@ async function finishEventsOf(id: number): Promise<string[]> {
 /** Waits until the listener has seen a change of triggers (the NOTIFY is sent at commit, delivered a moment later). */
 async function triggersChangedSeen(change: () => Promise<unknown>): Promise<void> {
   let seen = false;
-  const unlisten = await listener.listen('attune_rules_changed', () => (seen = true));
+  const unlisten = await listener.listen('attune_rules_changed', () => {
+    seen = true;
+  });
   try {
     await change();
     await waitFor(async () => (seen ? true : undefined), 'attune_rules_changed');
