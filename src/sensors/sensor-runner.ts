@@ -42,6 +42,8 @@ export interface SensorsSettings {
   /** First restart delay after a sensor exits; doubles per exit, up to the cap. */
   restartBackoffMs: number;
   restartBackoffMaxMs: number;
+  /** A sensor that ran at least this long before exiting was healthy: its next restart starts again from the first delay. */
+  healthyRunMs: number;
   /** On stop, how long a sensor has between SIGTERM and SIGKILL. */
   stopGraceMs: number;
   /** How often the role looks for sensors to take over without being told of a change. */
@@ -57,6 +59,7 @@ export const SENSORS_DEFAULTS: SensorsSettings = {
   maxLineBytes: 1024 * 1024,
   restartBackoffMs: 1_000,
   restartBackoffMaxMs: 60_000,
+  healthyRunMs: 60_000,
   stopGraceMs: 5_000,
   reconcileIntervalMs: 10_000,
 };
@@ -143,7 +146,7 @@ export class SensorRunner {
         this.#logger.error({ err: (error as Error).message }, 'sensor could not start');
       }
       // A sensor that ran for a while before exiting starts again from the first delay.
-      if (Date.now() - startedAt > settings.restartBackoffMaxMs) attempt = 0;
+      if (Date.now() - startedAt >= settings.healthyRunMs) attempt = 0;
       const delay = backoffDelay(attempt++, { initialMs: settings.restartBackoffMs, maxMs: settings.restartBackoffMaxMs, jitter: 0.1 });
       this.stats.restarts++;
       this.#logger.info({ delayMs: delay, restarts: this.stats.restarts }, 'restarting sensor after a back-off');
