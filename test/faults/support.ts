@@ -188,7 +188,9 @@ export class FaultHarness {
         clearTimeout(timer);
       }),
     );
-    if (!options.keep) rmSync(this.dir, { recursive: true, force: true });
+    // ATTUNE_FAULT_KEEP=1 keeps the logs for a look after a failure.
+    if (options.keep || process.env.ATTUNE_FAULT_KEEP === '1') process.stderr.write(`fault logs kept in ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
