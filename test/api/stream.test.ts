@@ -127,12 +127,15 @@ describe('GET /api/v1/stream', () => {
 
   it('Last-Event-ID catches up on what was missed, then goes on live; a position past the retention gets reset', async () => {
     const first = openStream('/api/v1/stream?entity=execution', auth);
+    const hello = await first.next((f) => f.event === 'hello');
+    expect(Number(hello.id)).toBeGreaterThanOrEqual(0);
     const a = await new ExecutionFixture().create(pool);
     const seen = await first.next((f) => f.data?.entity_id === a.id);
     first.close();
     const b = await new ExecutionFixture().create(pool);
     const c = await new ExecutionFixture().create(pool);
     const again = openStream('/api/v1/stream?entity=execution', { ...auth, 'Last-Event-ID': seen.id! });
+    expect((await again.next((f) => f.event === 'hello')).id).toBeUndefined();
     await again.next((f) => f.data?.entity_id === c.id);
     const d = await new ExecutionFixture().create(pool);
     await again.next((f) => f.data?.entity_id === d.id);
@@ -208,5 +211,23 @@ describe('SseConnection', () => {
     expect(connection.endedBy).toBe('slow');
     request.destroy();
     await new Promise((resolve) => server.close(resolve));
+  });
+});
+
+describe('notifications retention', () => {
+  it('the maintenance sweep keeps the newest rows up to the count and drops those past the age', async () => {
+    const { createMaintenanceRole } = await import('../../src/engine/maintenance.js');
+    const { createLogger } = await import('../../src/log.js');
+    for (let i = 0; i < 5; i += 1) await new ExecutionFixture().create(pool);
+    const newest = (await NotificationRepository.logBounds(pool)).last!;
+    const options = { pool, logger: createLogger('silent'), intervalMs: 60_000, deadlineGraceSeconds: 0, backoff: { baseSeconds: 0, capSeconds: 0 }, outputRetentionDays: 30 };
+    const byCount = await createMaintenanceRole({ ...options, notificationRetentionRows: 2 }).sweep();
+    expect(byCount.notificationsDeleted).toBeGreaterThan(0);
+    const kept = await NotificationRepository.readLog(pool, { after: 0 });
+    expect(kept.map((row) => row.id)).toEqual([newest - 1, newest]);
+    await pool.query(`UPDATE notifications SET created_at = now() - interval '2 hours' WHERE id = $1`, [newest - 1]);
+    const byAge = await createMaintenanceRole({ ...options, notificationRetentionHours: 1 }).sweep();
+    expect(byAge.notificationsDeleted).toBe(1);
+    expect((await NotificationRepository.readLog(pool, { after: 0 })).map((row) => row.id)).toEqual([newest]);
   });
 });

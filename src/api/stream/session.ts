@@ -45,19 +45,25 @@ export function setSseOptions(ctx: ApiContext, options: SseOptions): void {
   sseOptions.set(ctx, options);
 }
 
-/** Opens the event stream on the raw response (Fastify stops handling the reply). */
-export function openSse(ctx: ApiContext, request: FastifyRequest, reply: FastifyReply): SseConnection {
+/**
+ * Opens the event stream on the raw response (Fastify stops handling the
+ * reply) with a `hello` event: what follows it is live. Its id, when given, is
+ * the position a client that reconnects before any other event resumes from.
+ */
+export function openSse(ctx: ApiContext, request: FastifyRequest, reply: FastifyReply, position?: number): SseConnection {
   reply.hijack();
   reply.raw.writeHead(200, sseHeaders(request.id));
   const connection = new SseConnection(reply.raw, sseOptions.get(ctx));
-  connection.send({ event: 'hello', data: { request_id: request.id } });
+  connection.send({ ...(position === undefined ? {} : { id: position }), event: 'hello', data: { request_id: request.id } });
   return connection;
 }
 
 /** Runs one stream client until it disconnects. */
 export async function runStream(ctx: ApiContext, request: FastifyRequest, reply: FastifyReply, filter: StreamFilter, lastEventId: number | undefined): Promise<void> {
   const hub = await hubFor(ctx, request);
-  const connection = openSse(ctx, request, reply);
+  const liveFrom = hub.position;
+  // A resuming client keeps its own position; a new one starts from now.
+  const connection = openSse(ctx, request, reply, lastEventId === undefined ? liveFrom : undefined);
   const send = (row: Notification) => connection.send({ id: row.id, event: row.entityType, data: notificationData(row) });
   // Live rows that arrive during the catch-up wait until it is done.
   let pending: Notification[] | null = [];
@@ -71,7 +77,6 @@ export async function runStream(ctx: ApiContext, request: FastifyRequest, reply:
     },
   });
   connection.onClose(unsubscribe);
-  const liveFrom = hub.position;
   try {
     const sent = new Set<number>();
     if (lastEventId !== undefined && lastEventId < liveFrom) {
