@@ -5,88 +5,23 @@
  * under /api/v1, Server-Sent Events for following, and the API's failures
  * turned into one-line errors that say what to do.
  *
- * The config file (`~/.config/attune/config.yaml`, or under
- * `$XDG_CONFIG_HOME`, or `ATTUNE_CLI_CONFIG`) has exactly this shape, which
- * `attune up` writes on first start and `attune login` / `logout` change:
+ * The config file (./config-file.ts: `~/.config/attune/config.yaml`, or
+ * under `$XDG_CONFIG_HOME`, or `ATTUNE_CLI_CONFIG`) has exactly this shape,
+ * which `attune up` writes on first start and `attune login` / `logout` change:
  *
  *     profiles:
  *       default: { api_url: http://127.0.0.1:8080, token: attn_… }
  *     current_profile: default
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { ApiUnreachableError, AttuneError, ConfigError, ErrorCode } from '../errors.js';
+import { cliConfigPath, DEFAULT_PROFILE, readCliConfig } from './config-file.js';
+
+export { cliConfigPath, DEFAULT_PROFILE };
 
 /** Where the API listens when nothing says otherwise: `attune up`'s default. */
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-/** The profile used when neither `--profile` nor the file's `current_profile` names one. */
-export const DEFAULT_PROFILE = 'default';
 /** The prefix of every resource route. */
 const API_PREFIX = '/api/v1';
-
-/** One profile of the CLI config file. */
-export interface CliProfile {
-  api_url?: string;
-  token?: string;
-}
-
-/** The CLI config file as stored. */
-export interface CliConfigFile {
-  profiles: Record<string, CliProfile>;
-  current_profile?: string;
-}
-
-/** The path of the CLI config file for `env`. */
-export function cliConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.ATTUNE_CLI_CONFIG) return path.resolve(env.ATTUNE_CLI_CONFIG);
-  const base = env.XDG_CONFIG_HOME ? env.XDG_CONFIG_HOME : path.join(env.HOME ?? homedir(), '.config');
-  return path.join(base, 'attune', 'config.yaml');
-}
-
-/** Reads the CLI config file; an absent file is an empty one, a malformed one a ConfigError naming it. */
-export async function readCliConfig(file: string): Promise<CliConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { profiles: {} };
-    throw new ConfigError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  const { parse } = await import('yaml');
-  let parsed: unknown;
-  try {
-    parsed = parse(text);
-  } catch (error) {
-    throw new ConfigError(file, `is not valid YAML (${(error as Error).message.split('\n')[0]})`);
-  }
-  if (parsed === null || parsed === undefined) return { profiles: {} };
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(file, 'must be a mapping with profiles: {<name>: {api_url, token}}');
-  const record = parsed as Record<string, unknown>;
-  const profiles = record.profiles ?? {};
-  if (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles)) throw new ConfigError(`${file}: profiles`, 'must be a mapping of profile names to {api_url, token}');
-  for (const [name, profile] of Object.entries(profiles)) {
-    if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) throw new ConfigError(`${file}: profiles.${name}`, 'must be a mapping with api_url and token');
-    for (const field of ['api_url', 'token'] as const) {
-      const value = (profile as Record<string, unknown>)[field];
-      if (value !== undefined && value !== null && typeof value !== 'string') throw new ConfigError(`${file}: profiles.${name}.${field}`, 'must be text');
-    }
-  }
-  const current = record.current_profile;
-  if (current !== undefined && current !== null && typeof current !== 'string') throw new ConfigError(`${file}: current_profile`, 'must be a profile name');
-  return { ...record, profiles: profiles as Record<string, CliProfile>, ...(typeof current === 'string' ? { current_profile: current } : {}) };
-}
-
-/** Writes the CLI config file with mode 0600 in a 0700 folder (it holds tokens), replacing it in one rename. */
-export async function writeCliConfig(file: string, config: CliConfigFile): Promise<void> {
-  const { stringify } = await import('yaml');
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, stringify(config), { mode: 0o600 });
-  await chmod(temporary, 0o600);
-  await rename(temporary, file);
-}
 
 /** What `resolveTarget` is given: the command line's choices and the environment. */
 export interface TargetOptions {
@@ -107,7 +42,7 @@ export interface ApiTarget {
 export async function resolveTarget(options: TargetOptions = {}): Promise<ApiTarget> {
   const env = options.env ?? process.env;
   const configFile = cliConfigPath(env);
-  const file = await readCliConfig(configFile);
+  const file = readCliConfig(configFile) ?? { profiles: {} };
   const named = options.profile ?? env.ATTUNE_PROFILE;
   const profileName = named ?? file.current_profile ?? DEFAULT_PROFILE;
   const profile = file.profiles[profileName];

@@ -1,173 +1,136 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { pino } from 'pino';
-import { loadConfig, parseDatabaseUrl, type AttuneConfig } from '../config.js';
-import { isAttuneError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
-import { dbCheck, dbClean, dbCreate, dbDrop, dbMigrate, dbReset, dbSetup, dbStatus, dbStop, dbVerify } from './db.js';
-import { createOutput, type Output } from './output.js';
-import { createApiRole } from '../api/server.js';
-import { addRoleCommand } from './commands/roles.js';
-import { buildSensorsRole, buildTimersRole } from './commands/timers-sensors.js';
-import { buildRulesRole } from './commands/rules.js';
-
-/** What every command action receives once the configuration is loaded. */
-interface Context {
-  config: AttuneConfig;
-  out: Output;
-  logger: Logger | undefined;
-}
-
-const TARGET_HELP = `
-Where the database is:
-  ATTUNE__DATABASE__URL (or --url) names a PostgreSQL server and database,
-  e.g. postgres://attune:secret@db.internal:5432/attune. Without one, the
-  embedded PostgreSQL in ATTUNE__DATABASE__EMBEDDED_DATA_DIR (default
-  .attune/postgres) on ATTUNE__DATABASE__EMBEDDED_PORT (default 54329) is
-  started for the command and stopped after; ATTUNE__DATABASE__NAME names the
-  database on it (default attune). A server left running there by a command
-  that was killed is refused by name; 'attune db stop' stops it.
-
-Settings come from config.yaml, then .env, then ATTUNE__SECTION__KEY variables.
-Colour is used on terminals; NO_COLOR=1 turns it off, FORCE_COLOR=1 forces it.
-Exit code 0 on success, 1 on failure. ATTUNE__LOG__LEVEL=debug shows stack
-traces and the embedded server's log.`;
-
-const DESTRUCTIVE_HELP = `
-Safety: the database's name must look like a test or development database
-(test, tests, testing, dev, development or local as a word between
-underscores or hyphens: attune_test, attune_dev, local_attune). --force acts on
-any other name too.`;
-
-function buildProgram(): Command {
-  const program = new Command('attune')
-    .description('Attune: event-driven automation on PostgreSQL')
-    .version(packageVersion(), '-V, --version')
-    .showSuggestionAfterError();
-
-  const db = program
-    .command('db')
-    .description('create, migrate, check and inspect the Attune database')
-    .option('--url <url>', 'PostgreSQL URL of the Attune database (overrides ATTUNE__DATABASE__URL)')
-    .option('--no-color', 'plain output without colours')
-    .addHelpText('after', TARGET_HELP);
-
-  db.command('check')
-    .description('check that the PostgreSQL server can be reached (the database itself may not exist yet)')
-    .action(action((ctx) => dbCheck(ctx.config, ctx.out, withLogger(ctx))));
-
-  db.command('setup')
-    .description('check the connection, create the database if it is missing, and apply pending migrations')
-    .action(action((ctx) => dbSetup(ctx.config, ctx.out, withLogger(ctx))));
-
-  db.command('create')
-    .description('create the database (does nothing when it already exists)')
-    .action(action((ctx) => dbCreate(ctx.config, ctx.out, withLogger(ctx))));
-
-  db.command('drop')
-    .description('drop the database (does nothing when it does not exist)')
-    .option('--force', 'drop even when the name does not look like a test or development database, disconnecting its sessions (DROP … WITH (FORCE))')
-    .addHelpText('after', `${DESTRUCTIVE_HELP}\nWithout --force, a database other sessions are connected to is refused.`)
-    .action(action((ctx, options: { force?: boolean }) => dbDrop(ctx.config, ctx.out, { ...withLogger(ctx), force: options.force ?? false })));
-
-  db.command('reset')
-    .description('drop the database, create it again and apply every migration')
-    .option('--force', 'reset even when the name does not look like a test or development database, disconnecting its sessions')
-    .addHelpText('after', DESTRUCTIVE_HELP)
-    .action(action((ctx, options: { force?: boolean }) => dbReset(ctx.config, ctx.out, { ...withLogger(ctx), force: options.force ?? false })));
-
-  db.command('migrate')
-    .description('apply pending migrations in order, printing each; refuses when an applied file was edited')
-    .option('--to <version>', 'apply only up to and including this version', parseVersion)
-    .action(
-      action((ctx, options: { to?: number }) =>
-        dbMigrate(ctx.config, ctx.out, { ...withLogger(ctx), ...(options.to === undefined ? {} : { to: options.to }) }),
-      ),
-    );
-
-  db.command('clean')
-    .description('delete every row of every Attune table, children first; keeps the schema and migration history')
-    .option('--force', 'clean even when the name does not look like a test or development database')
-    .addHelpText('after', DESTRUCTIVE_HELP)
-    .action(action((ctx, options: { force?: boolean }) => dbClean(ctx.config, ctx.out, { ...withLogger(ctx), force: options.force ?? false })));
-
-  db.command('verify')
-    .description('check that every table, column, key, foreign key, index and trigger of the schema is present; list what is missing')
-    .option('--print-manifest', 'print the live schema as src/db/schema-manifest.ts source instead (to refresh the manifest after a migration)')
-    .action(
-      action((ctx, options: { printManifest?: boolean }) =>
-        dbVerify(ctx.config, ctx.out, { ...withLogger(ctx), printManifest: options.printManifest ?? false }),
-      ),
-    );
-
-  db.command('status')
-    .description('show the server, the migrations applied and pending, and the row count of every table')
-    .option('--estimate', "use the planner's row estimates instead of counting (fast on big tables)")
-    .action(action((ctx, options: { estimate?: boolean }) => dbStatus(ctx.config, ctx.out, { ...withLogger(ctx), estimate: options.estimate ?? false })));
-
-  db.command('stop')
-    .description('stop the embedded PostgreSQL running on the data folder (one left by a command that was killed, say)')
-    .action(action((ctx) => dbStop(ctx.config, ctx.out)));
-
-  addRoleCommand(program, 'rules', 'run the rules role: process events into enforcements and requested executions', buildRulesRole);
-  addRoleCommand(program, 'timers', 'run the timers role: fire interval, cron and date timer triggers, each tick once across processes', buildTimersRole);
-  addRoleCommand(program, 'sensors', 'run the sensors role: run pack sensors, each once across processes, their lines becoming events', buildSensorsRole);
-
-  addRoleCommand(program, 'api', 'run the api role: the HTTP API on ATTUNE__API__HOST:ATTUNE__API__PORT (docs/api.md)', (ctx) => [
-    createApiRole({ db: ctx.pool, config: ctx.config, logger: ctx.logger }),
-  ]);
-
-  return program;
-}
-
 /**
- * Wraps a command: loads the configuration (with --url applied), runs it,
- * and turns its result into the exit code. A failure is one line on stderr;
- * the stack only at log level debug or trace.
+ * The `attune` binary. Every command group lives in its own module under
+ * commands/ and registers itself; the list below names them all. A group's
+ * module is imported only when its command runs (or for help and
+ * completion, which need them all), so `attune --version` and a client
+ * command stay quick and never load the database or server code.
  */
-function action<O extends object>(run: (ctx: Context, options: O) => Promise<number>) {
-  return async (options: O, command: Command): Promise<void> => {
-    const globals = command.optsWithGlobals<{ url?: string; color?: boolean }>();
-    const out = createOutput(globals.color === false ? { color: false } : {});
-    let debug = isDebugLevel(process.env.ATTUNE__LOG__LEVEL);
-    try {
-      const config = loadConfig();
-      debug = isDebugLevel(config.log.level);
-      if (globals.url !== undefined) {
-        parseDatabaseUrl(globals.url, '--url');
-        config.database.url = globals.url;
-      }
-      const logger = debug ? createLogger(config.log.level, pino.destination({ dest: 2, sync: true })) : undefined;
-      process.exitCode = await run({ config, out, logger }, options);
-    } catch (error) {
-      process.exitCode = 1;
-      out.error(oneLine(isAttuneError(error) ? error.message : describeUnexpected(error)));
-      if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    }
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { addGlobalClientOptions } from './commands/client-command.js';
+import { processIo, type CliIo } from './format/io.js';
+
+/** Registers one or more commands on the program. */
+type Register = (program: Command, io: CliIo) => void;
+
+/** A command group: the top-level names it answers to and how to load its registration. */
+interface Group {
+  names: string[];
+  load: () => Promise<Register>;
+}
+
+/** A role command (`attune rules`, …): runs roles against ATTUNE__DATABASE__URL; see commands/roles.ts. */
+function roleGroup(name: string, description: string, builder: () => Promise<import('./commands/roles.js').RoleBuilder>, subcommands?: () => Promise<Register>): Group {
+  return {
+    names: [name],
+    load: async () => {
+      const [{ addRoleCommand }, addSubcommands] = await Promise.all([import('./commands/roles.js'), subcommands?.()]);
+      return (program, io) => {
+        const command = addRoleCommand(program, name, description, async (ctx) => (await builder())(ctx));
+        addSubcommands?.(command, io);
+      };
+    },
   };
 }
 
-function withLogger(ctx: Context): { logger?: Logger } {
-  return ctx.logger ? { logger: ctx.logger } : {};
+/** Every command group of `attune`, in the order help lists them. */
+const GROUPS: Group[] = [
+  // Running Attune: one program, the database, the single roles.
+  { names: ['up'], load: async () => (await import('./commands/up.js')).addUpCommand },
+  { names: ['db'], load: async () => (await import('./commands/db.js')).registerDbCommands },
+  roleGroup('api', 'run the api role: the HTTP API on ATTUNE__API__HOST:ATTUNE__API__PORT (docs/api.md)', async () => {
+    const { createApiRole } = await import('../api/server.js');
+    return (ctx) => [createApiRole({ db: ctx.pool, config: ctx.config, logger: ctx.logger })];
+  }),
+  roleGroup('rules', 'run the rules role: process events into enforcements and requested executions', async () => (await import('./commands/rules.js')).buildRulesRole),
+  roleGroup('timers', 'run the timers role: fire interval, cron and date timer triggers, each tick once across processes', async () => (await import('./commands/timers-sensors.js')).buildTimersRole),
+  roleGroup('sensors', 'run the sensors role: run pack sensors, each once across processes, their lines becoming events', async () => (await import('./commands/timers-sensors.js')).buildSensorsRole),
+  roleGroup(
+    'worker',
+    'run the worker role: claim requested executions and run them in their runners (attune worker list: the workers)',
+    async () => (await import('./commands/worker.js')).buildWorkerRole,
+    async () => (await import('./commands/workers.js')).registerWorkerCommands,
+  ),
+  roleGroup('maintenance', 'run the maintenance role: expired leases, deadlines, inquiry time-outs, output retention', async () => (await import('./commands/worker.js')).buildMaintenanceRole),
+  // The client of the HTTP API.
+  { names: ['pack', 'packs'], load: async () => (await import('./commands/pack.js')).registerPackCommands },
+  { names: ['action', 'actions'], load: async () => (await import('./commands/action.js')).registerActionCommands },
+  { names: ['run'], load: async () => (await import('./commands/run.js')).registerRunCommand },
+  { names: ['execution', 'executions'], load: async () => (await import('./commands/execution.js')).registerExecutionCommands },
+  { names: ['rule'], load: async () => (await import('./commands/rule.js')).registerRuleCommands },
+  { names: ['trigger', 'triggers'], load: async () => (await import('./commands/trigger.js')).registerTriggerCommands },
+  { names: ['event', 'events'], load: async () => (await import('./commands/event.js')).registerEventCommands },
+  { names: ['enforcement', 'enforcements'], load: async () => (await import('./commands/enforcement.js')).registerEnforcementCommands },
+  { names: ['inquiry', 'inquiries'], load: async () => (await import('./commands/inquiry.js')).registerInquiryCommands },
+  { names: ['key', 'keys'], load: async () => (await import('./commands/key.js')).registerKeyCommands },
+  { names: ['identity', 'identities'], load: async () => (await import('./commands/identity.js')).registerIdentityCommands },
+  { names: ['token', 'tokens'], load: async () => (await import('./commands/token.js')).registerTokenCommands },
+  { names: ['login', 'logout', 'whoami'], load: async () => (await import('./commands/auth.js')).registerAuthCommands },
+  { names: ['completion'], load: async () => (await import('./commands/completion.js')).registerCompletionCommand },
+];
+
+/**
+ * Builds the program for `argv` (the user's words, without node and the
+ * script): only the group the first word names is loaded, or every group
+ * when there is none (help, an unknown word, completion).
+ */
+export async function buildProgram(argv: readonly string[], io: CliIo = processIo()): Promise<Command> {
+  const program = new Command('attune')
+    .description('Attune: event-driven automation on PostgreSQL')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .addHelpText('after', '\nExit codes: 0 success, 1 failure (or a run that did not succeed), 2 a usage error.\nClient commands find the API through --api-url, ATTUNE_API_URL or the CLI config file (docs/cli.md).');
+  addGlobalClientOptions(program);
+  const word = firstCommandWord(argv);
+  const wanted = word === undefined || word === 'completion' || word === 'help' ? GROUPS : GROUPS.filter((g) => g.names.includes(word));
+  const registers = await Promise.all((wanted.length > 0 ? wanted : GROUPS).map((group) => group.load()));
+  const registered = new Set<Register>();
+  for (const register of registers) {
+    if (registered.has(register)) continue; // login, logout and whoami share one module
+    registered.add(register);
+    register(program, io);
+  }
+  return program;
 }
 
-function describeUnexpected(error: unknown): string {
-  const message = error instanceof Error ? error.message || error.name : String(error);
-  return `${message} (set ATTUNE__LOG__LEVEL=debug for details)`;
+/** Options of the root program that take a value, so their value is not the command word. */
+const VALUE_OPTIONS = new Set(['--api-url', '--profile']);
+
+function firstCommandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (VALUE_OPTIONS.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+/**
+ * Runs `attune` with `argv` (without node and the script) on `io`; resolves
+ * with the exit code: the command's own, 0 for help and version, 2 for a
+ * usage error (an unknown command or option, a bad argument).
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code = 0;
+  const captured: CliIo = { ...io, setExitCode: (value) => (code = value) };
+  const program = await buildProgram(argv, captured);
+  program.exitOverride();
+  for (const command of allCommands(program)) command.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    const success = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+    return success ? 0 : 2;
+  }
+  return code;
 }
 
-function isDebugLevel(level: string | undefined): boolean {
-  return level === 'debug' || level === 'trace';
-}
-
-function parseVersion(text: string): number {
-  if (!/^\d+$/.test(text)) throw new InvalidArgumentError('expected a migration version number, e.g. 12');
-  return Number(text);
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 }
 
 function packageVersion(): string {
@@ -179,11 +142,32 @@ function packageVersion(): string {
   }
 }
 
-await buildProgram().parseAsync(process.argv);
-// Exit explicitly, with the code the command chose, once its output is out.
-const exitCode = Number(process.exitCode ?? 0);
-await Promise.all([flush(process.stdout), flush(process.stderr)]);
-process.exit(exitCode);
+/** Whether this module is the program being run (not imported by a test). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const io = processIo();
+  let exitCode: number;
+  try {
+    exitCode = await runCli(process.argv.slice(2), { ...io, setExitCode: (code) => (process.exitCode = code) });
+    // Role commands set process.exitCode themselves; keep the larger of the two.
+    exitCode = Math.max(exitCode, Number(process.exitCode ?? 0));
+  } catch (error) {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    exitCode = 1;
+  }
+  // Exit explicitly, with the code the command chose, once its output is out.
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(exitCode);
+}
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));

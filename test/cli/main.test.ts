@@ -111,7 +111,7 @@ describe('attune db (the real CLI)', () => {
     const dropHelp = await attune(['db', 'drop', '--help']);
     expect(dropHelp.stdout).toContain('--force');
     const unknown = await attune(['db', 'explode']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2); // a usage error
     expect(unknown.stderr).toContain("unknown command 'explode'");
   });
 

@@ -24,8 +24,10 @@ export function registerActionCommands(program: Command, io: CliIo): void {
 
   clientAction(action.command('get').argument('<ref>', 'action ref or id').description('show an action and its parameters'), io, async ({ client, print }, [ref]) => {
     const found = await client.data('GET', `/actions/${seg(ref!)}`);
-    await print.one(found);
-    if (!print.human) return;
+    if (!print.human) return void (await print.machine(found));
+    // The parameters read better as their own table than as the schema's JSON.
+    const { param_schema: _schema, ...shown } = found;
+    await print.one(shown);
     const schema = found.param_schema as { properties?: Record<string, { type?: unknown; description?: string; default?: unknown; secret?: boolean }>; required?: string[] } | undefined;
     const params = Object.entries(schema?.properties ?? {}).map(([name, p]) => ({
       name,

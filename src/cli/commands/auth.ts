@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { ValidationError, isAttuneError, ErrorCode } from '../../errors.js';
-import { ApiClient, readCliConfig, seg, writeCliConfig } from '../client.js';
+import { ApiClient, seg } from '../client.js';
+import { readCliConfig, writeCliProfile } from '../config-file.js';
 import type { CliIo } from '../format/io.js';
 import { clientAction } from './client-command.js';
 
@@ -41,11 +42,8 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
       const anonymous = new ApiClient({ ...client.target, token: undefined });
       const session = await anonymous.data<{ token: string; token_id: number; expires_at: string | null; identity: { login: string; role: string } }>('POST', '/auth/login', { login, password });
       const file = client.target.configFile;
-      const config = await readCliConfig(file);
       const profileName = globals.profile ?? io.env.ATTUNE_PROFILE ?? client.target.profile;
-      config.profiles[profileName] = { ...config.profiles[profileName], api_url: client.target.baseUrl, token: session.token };
-      config.current_profile ??= profileName;
-      await writeCliConfig(file, config);
+      writeCliProfile(file, profileName, { api_url: client.target.baseUrl, token: session.token });
       const summary = { login: session.identity.login, role: session.identity.role, api_url: client.target.baseUrl, profile: profileName, config_file: file, expires_at: session.expires_at };
       if (!print.human) return void (await print.machine(summary));
       print.done(`logged in to ${client.target.baseUrl} as ${session.identity.login} (${session.identity.role}); token saved in ${file} (profile ${profileName})${session.expires_at ? `, expires ${session.expires_at}` : ''}`);
@@ -57,9 +55,8 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
     io,
     async ({ client, print, globals }) => {
       const file = client.target.configFile;
-      const config = await readCliConfig(file);
       const profileName = globals.profile ?? io.env.ATTUNE_PROFILE ?? client.target.profile;
-      const profile = config.profiles[profileName];
+      const profile = readCliConfig(file)?.profiles[profileName];
       if (profile?.token === undefined) {
         print.note(`profile ${profileName} in ${file} holds no token: nothing to do`);
         return 0;
@@ -72,9 +69,7 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
         // A token the API no longer accepts is as good as revoked; anything else is reported but the token is still forgotten.
         if (!isAttuneError(error, ErrorCode.UNAUTHENTICATED)) print.warn(`the token could not be revoked (${(error as Error).message}); it is removed from ${file} anyway`);
       }
-      const { token: _token, ...rest } = profile;
-      config.profiles[profileName] = rest;
-      await writeCliConfig(file, config);
+      writeCliProfile(file, profileName, { api_url: profile.api_url });
       if (!print.human) return void (await print.machine({ profile: profileName, config_file: file, logged_out: true }));
       print.done(`logged out: profile ${profileName}'s token is revoked and removed from ${file}`);
     },

@@ -35,7 +35,11 @@ export async function promptResponse(schema: ResponseSchema, io: CliIo): Promise
   const context = { input: io.stdin, output: io.stdout as NodeJS.WritableStream, clearPromptOnDone: false };
   const required = new Set(schema.required ?? []);
   const response: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(schema.properties ?? {})) {
+  // The schema comes back from JSONB, whose key order is not the author's: ask the required fields first, in `required`'s order, then the rest by name.
+  const properties = schema.properties ?? {};
+  const names = [...(schema.required ?? []).filter((name) => name in properties), ...Object.keys(properties).filter((name) => !required.has(name)).sort()];
+  for (const name of names) {
+    const field = properties[name]!;
     const type = (Array.isArray(field.type) ? field.type.find((t) => t !== 'null') : field.type) ?? 'string';
     const message = `${field.title ?? name}${field.description ? ` (${field.description})` : ''}${required.has(name) ? '' : ' [optional]'}`;
     if (field.enum && field.enum.length > 0) {
