@@ -16,6 +16,9 @@ import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { useTransactionPerTest } from '../support/db.js';
 import { analyze, indexesUsed, recording } from '../support/sql.js';
 
+/** The partial indexes of enabled rules that lead with trigger_ref; the planner may pick either. */
+const ENABLED_TRIGGER_INDEXES = ['rules_trigger_ref_enabled_idx', 'rules_trigger_params_enabled_idx'];
+
 const ctx = useTransactionPerTest();
 
 /**
@@ -265,12 +268,14 @@ describe('RuleRepository.listEnabledForTrigger', () => {
     expect((await RuleRepository.getByRef(ctx.db, `${ref}.on_push`)).id).toBe(rules[1]!.id);
   });
 
-  it('is served by the partial index rules_trigger_ref_enabled_idx', async () => {
+  it('is served by a partial index of enabled rules led by the trigger ref', async () => {
     const { triggerRef } = await seedRules(ctx.db);
     const plan = await indexesUsed(ctx.db, (db) => RuleRepository.listEnabledForTrigger(db, triggerRef));
-    expect(plan.indexes).toContain('rules_trigger_ref_enabled_idx');
+    // Either serves it: (trigger_ref) WHERE enabled, or the timers' (trigger_ref, md5(trigger_params)) WHERE enabled.
+    expect(plan.indexes.filter((name) => ENABLED_TRIGGER_INDEXES.includes(name))).not.toEqual([]);
     expect(plan.indexes).not.toContain('rules_trigger_ref_disabled_idx');
-    expect(plan.seqScans).toEqual([]);
+    // The rules are found by index; the active-version check may hash the few active packs instead of probing each.
+    expect(plan.seqScans).not.toContain('rules');
   });
 
   it('refuses a malformed trigger ref before any SQL', async () => {
@@ -303,7 +308,8 @@ describe('RuleRepository.list', () => {
   it('serves the trigger ref filter from the two partial indexes, whatever the enabled flag', async () => {
     const seeded = await seedRules(ctx.db);
     const either = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { triggerRef: seeded.triggerRef }));
-    expect(either.indexes).toEqual(expect.arrayContaining(['rules_trigger_ref_enabled_idx', 'rules_trigger_ref_disabled_idx']));
+    expect(either.indexes).toContain('rules_trigger_ref_disabled_idx');
+    expect(either.indexes.filter((name) => ENABLED_TRIGGER_INDEXES.includes(name))).not.toEqual([]);
     expect(either.seqScans).toEqual([]);
     const disabled = await indexesUsed(ctx.db, (db) => RuleRepository.list(db, { triggerRef: seeded.triggerRef, enabled: false }));
     expect(disabled.indexes).toContain('rules_trigger_ref_disabled_idx');
