@@ -65,7 +65,7 @@ export interface SchemaManifest {
 export const SCHEMA_MANIFEST: SchemaManifest = {
   schema: 'attune',
   extensions: ['pg_trgm'],
-  functions: ['enqueue_events', 'executions_notify_canceling', 'executions_notify_requested', 'log_component_changed', 'log_inserted', 'log_status_changed', 'notify_notification', 'notify_notification_log', 'notify_rules_changed', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
+  functions: ['enqueue_events', 'executions_notify_canceling', 'executions_notify_requested', 'log_component_changed', 'log_execution_status_changes', 'log_inserted', 'log_status_changed', 'notify_notification', 'notify_notification_log', 'notify_rules_changed', 'notify_sensors_changed', 'pack_search_document', 'set_updated_at'],
   tables: [
     {
       name: 'packs',
