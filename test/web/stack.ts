@@ -51,7 +51,8 @@ export function ensureWebBuilt(): void {
   const index = join(DEFAULT_WEB_DIR, 'index.html');
   const sources = fileURLToPath(new URL('../../web/', import.meta.url));
   if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(sources)) return;
-  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit' });
+  // Vitest sets NODE_ENV=test, which would build React's development bundle: build what ships.
+  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 }
 
 export async function startStack(): Promise<Stack> {
