@@ -58,6 +58,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Ben
   { group: 'events', load: async () => (await import('./cases/timers.js')).timerCases },
   { group: 'rules', load: async () => (await import('./cases/event-processing.js')).eventProcessingCases },
   { group: 'executions', load: async () => (await import('./cases/worker.js')).workerCases },
+  { group: 'executions', load: async () => (await import('./cases/cli.js')).cliCases },
 ];
 
 async function main(): Promise<number> {

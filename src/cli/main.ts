@@ -85,8 +85,10 @@ export async function buildProgram(argv: readonly string[], io: CliIo = processI
     .addHelpText('after', '\nExit codes: 0 success, 1 failure (or a run that did not succeed), 2 a usage error.\nClient commands find the API through --api-url, ATTUNE_API_URL or the CLI config file (docs/cli.md).');
   addGlobalClientOptions(program);
   const word = firstCommandWord(argv);
-  const wanted = word === undefined || word === 'completion' || word === 'help' ? GROUPS : GROUPS.filter((g) => g.names.includes(word));
-  const registers = await Promise.all((wanted.length > 0 ? wanted : GROUPS).map((group) => group.load()));
+  // --version alone needs no command at all; help, completion and an unknown word need them all.
+  const versionOnly = word === undefined && argv.some((arg) => arg === '--version' || arg === '-V');
+  const wanted = versionOnly ? [] : word === undefined || word === 'completion' || word === 'help' ? GROUPS : GROUPS.filter((g) => g.names.includes(word));
+  const registers = await Promise.all((wanted.length > 0 || versionOnly ? wanted : GROUPS).map((group) => group.load()));
   const registered = new Set<Register>();
   for (const register of registers) {
     if (registered.has(register)) continue; // login, logout and whoami share one module

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { isAttuneError } from '../../errors.js';
-import { createClient, type ApiClient, ApiError } from '../client.js';
+import type { ApiClient, ApiError } from '../client.js';
 import type { CliIo } from '../format/io.js';
 import { addOutputOptions, outputMode, type OutputOptions } from '../format/mode.js';
 import { Printer } from '../format/printer.js';
@@ -61,6 +61,8 @@ export function clientAction<O extends object>(
     const globals = self.optsWithGlobals<GlobalOptions>();
     const print = new Printer(io, outputMode(options), new Set(settings.keep ?? []));
     try {
+      // Loaded here, not at the top: `attune --version` and help never need the client.
+      const { createClient } = await import('../client.js');
       const client = await createClient({ apiUrl: globals.apiUrl, profile: globals.profile, env: io.env });
       io.setExitCode((await run({ client, print, io, globals }, args, options)) ?? 0);
     } catch (error) {
@@ -75,11 +77,17 @@ export function reportFailure(io: CliIo, print: Printer, error: unknown, debug: 
   const label = print.errorColor ? '\u001b[31m\u001b[1merror:\u001b[22m\u001b[39m' : 'error:';
   const message = isAttuneError(error) ? error.message : error instanceof Error ? `${error.message || error.name} (run with --debug for details)` : String(error);
   io.stderr.write(`${label} ${message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
-  if (error instanceof ApiError) {
+  const fromApi = isApiError(error);
+  if (fromApi) {
     for (const problem of error.problems) io.stderr.write(`  ${formatProblem(problem)}\n`);
     if (debug && error.requestId) io.stderr.write(`  request id: ${error.requestId}\n`);
   }
-  if (debug && error instanceof Error && error.stack && !(error instanceof ApiError)) io.stderr.write(`${error.stack}\n`);
+  if (debug && error instanceof Error && error.stack && !fromApi) io.stderr.write(`${error.stack}\n`);
+}
+
+/** An ApiError (by shape: the client module is loaded lazily). */
+function isApiError(error: unknown): error is ApiError {
+  return isAttuneError(error) && Array.isArray((error as Partial<ApiError>).problems) && typeof (error as Partial<ApiError>).status === 'number';
 }
 
 /** `file:line: severity: message (field)` for a pack problem as the API or readPack gives it. */
