@@ -15,9 +15,10 @@ import { materializePack } from '../packs/materialize.js';
 import { resolvePackConfig } from '../packs/pack-config.js';
 import { resolveRunnerType } from '../packs/runner-types.js';
 import { ActionRepository, type Action } from '../repositories/actions.js';
-import { ExecutionRepository, MAX_EXECUTION_JSON_BYTES, type Execution, type ExecutionFence, type RunCompletion } from '../repositories/executions.js';
+import { MAX_EXECUTION_JSON_BYTES, type Execution, type ExecutionFence, type RunCompletion } from '../repositories/executions.js';
 import { isDatabaseRunner, isPaused, type DatabaseRunner } from './database-runner.js';
 import { OutputWriter } from './output-writer.js';
+import type { ProcessGroupRecorder } from './process-group-recorder.js';
 import type { Runner, RunnerInput, RunnerOutcome, RunnerResult } from './runners/types.js';
 import { scrubJson, scrubSecrets, secretTexts } from './scrub.js';
 
@@ -35,6 +36,8 @@ export interface RunEnvironment {
   defaultTimeoutSeconds: number;
   cipher: SecretCipher | undefined;
   apiUrl?: string;
+  /** Records the process groups of started runs, batched. */
+  processGroups: ProcessGroupRecorder;
 }
 
 /** The worker's view of one run while it lasts. */
@@ -134,11 +137,7 @@ export async function runExecution(env: RunEnvironment, execution: Execution, fe
     outputCapBytes: env.outputCapBytes,
     signal: handle.abort.signal,
     onOutput: (stream, chunk) => writer.push(stream, chunk),
-    onSpawn: (pgid) => {
-      ExecutionRepository.recordProcessGroup(env.pool, execution.id, fence, pgid).catch((error: Error) =>
-        env.logger.warn({ executionId: execution.id, err: error.message }, 'could not record the process group'),
-      );
-    },
+    onSpawn: (pgid) => env.processGroups.record(execution.id, fence, pgid),
     workRoot: env.workRoot,
     context: env.apiUrl === undefined ? {} : { apiUrl: env.apiUrl },
     ...(config === undefined ? {} : { config }),

@@ -22,6 +22,7 @@ import { WorkerRepository } from '../repositories/workers.js';
 import type { Role } from '../roles.js';
 import { CompletionBatcher } from './completion-batcher.js';
 import type { DatabaseRunner } from './database-runner.js';
+import { ProcessGroupRecorder } from './process-group-recorder.js';
 import { dataFolders, runExecution, type RunEnvironment, type RunHandle } from './run-execution.js';
 import { createRunners, type RunnerOptions } from './runners/index.js';
 import { InjectTriggerRunner } from './runners/inject-trigger.js';
@@ -121,6 +122,7 @@ export class WorkerRole implements Role {
       defaultTimeoutSeconds: options.defaultTimeoutSeconds,
       cipher: options.cipher,
       ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
+      processGroups: new ProcessGroupRecorder(options.pool, options.logger),
     };
   }
 
@@ -310,6 +312,7 @@ export class WorkerRole implements Role {
         await Promise.all(left.map((run) => run.done));
       }
     }
+    await this.#environment.processGroups.drain();
     await this.#batcher.drain();
     if (this.#workerId !== undefined) {
       await WorkerRepository.sessionHeartbeat(this.#options.pool, this.#workerId, this.#session, { status: 'inactive' }).catch(() => false);

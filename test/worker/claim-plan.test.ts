@@ -84,11 +84,12 @@ describe('the worker queue at volume', () => {
 
   it('the lease and deadline sweeps are served by their partial indexes', async () => {
     await seedQueue(ctx.db);
+    // The sweeps also read each swept row's worker host: a table of a few rows that the planner may well scan.
     const leases = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepExpiredLeases(db));
     expect(leases.indexes).toContain('executions_lease_idx');
-    expect(leases.seqScans).toEqual([]);
+    expect(leases.seqScans).not.toContain('executions');
     const deadlines = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepDeadlines(db, { graceSeconds: 30 }));
     expect(deadlines.indexes).toContain('executions_deadline_idx');
-    expect(deadlines.seqScans).toEqual([]);
+    expect(deadlines.seqScans).not.toContain('executions');
   });
 });
