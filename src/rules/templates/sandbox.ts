@@ -280,7 +280,16 @@ export class SandboxInterpreter extends BaseInterpreter {
     if (operand instanceof NamedUndefined && name !== 'default') throw new TemplateError(operand.message);
     if (name === 'decrypt_kv') return this.decrypt(operand);
     const own = this.options.filters[name];
-    if (own === undefined && !REPLACED.has(name)) return super.applyFilter(operand, filter, environment);
+    if (own === undefined && !REPLACED.has(name)) {
+      if (filter.type === 'Identifier' && isString(operand)) {
+        // What the library returns for these, without building the string's table of twenty methods to call one of them.
+        const text = operand.value as string;
+        if (name === 'length') return new V.Integer(text.length);
+        if (name === 'upper') return new V.String(text.toUpperCase());
+        if (name === 'lower') return new V.String(text.toLowerCase());
+      }
+      return super.applyFilter(operand, filter, environment);
+    }
     const args = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args as Node[], environment) : ([[], new Map()] as [RValue[], Map<string, RValue>]);
     return own !== undefined ? this.applyOwnFilter(name, own, operand, args) : this.applyReplacedFilter(name, operand, args);
   }
