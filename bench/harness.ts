@@ -106,7 +106,8 @@ export interface PlanSpec {
   rows: number;
 }
 
-export interface BenchCase {
+/** What every case has, whatever way it is timed. */
+interface CaseBase {
   /** Dotted name, e.g. `pack.create`; `--only` matches on it. */
   name: string;
   group: 'packs' | 'actions' | 'events' | 'executions' | 'rules';
@@ -114,9 +115,19 @@ export interface BenchCase {
   title: string;
   /** What the baseline does, one line. */
   baselineTitle: string;
+  target?: Target;
+  /**
+   * Optional check that the repository and the baseline do the same work,
+   * run once before timing: returns a problem description or null.
+   */
+  verify?: () => Promise<string | null>;
+}
+
+/** A case timed operation by operation on the bench connection (database work). */
+export interface BenchCase extends CaseBase {
+  kind?: 'operations';
   /** Rates are reported per operation, or per row for batches. */
   rowsPerOp?: number;
-  target?: Target;
   /** Adds or changes rows: runs after every read-only case, so reads see the seeded sizes. */
   writes?: boolean;
   /** Caps calibration (queues that must not run dry, heavy batches). */
@@ -136,16 +147,44 @@ export interface BenchCase {
   /** Checked with EXPLAIN when set (read-only lookups, lists and searches, the queue claim). */
   plan?: PlanSpec;
   /**
-   * Optional check that the repository and the baseline do the same work,
-   * run once before timing: returns a problem description or null.
-   */
-  verify?: () => Promise<string | null>;
-  /**
    * For lists and searches: operations 0–2 of repo and baseline must return
    * the same ids in the same order and the same total (both return
    * `{ items: { id }[], total }`).
    */
   comparePages?: boolean;
+}
+
+/**
+ * One synchronous operation of a microbenchmark; what it returns is kept
+ * (summed when a number) so the work cannot be optimised away.
+ */
+export type SyncOperation = (i: number) => unknown;
+
+/**
+ * A pure-CPU microbenchmark (no database), timed in batches: each side runs
+ * its own calibrated number of synchronous operations per timed round, so a
+ * round lasts about `roundMs` however fast the side is (a hand-written
+ * baseline taking nanoseconds is timed over millions of calls, not one),
+ * and no clock read, promise or await sits between two operations. Rates
+ * are per operation; the ratio is the median over round pairs of the two
+ * rates.
+ */
+export interface MicroBenchCase extends CaseBase {
+  kind: 'micro';
+  /**
+   * Length of the input cycle: rounds hold a multiple of it, so both sides
+   * run the same mix of inputs. Default 1.
+   */
+  cycle?: number;
+  repo: SyncOperation;
+  baseline: SyncOperation;
+}
+
+/** Any case a factory may return. */
+export type AnyBenchCase = BenchCase | MicroBenchCase;
+
+export function isMicroCase(c: AnyBenchCase): c is MicroBenchCase {
+  return c.kind === 'micro';
 }
 
 export interface RunOptions {
@@ -189,7 +228,10 @@ export interface CaseResult {
   title: string;
   unit: 'ops/s' | 'rows/s';
   rowsPerOp: number;
+  /** Operations per timed round (the repository's, for a microbenchmark). */
   opsPerRound: number;
+  /** A microbenchmark's baseline operations per timed round (each side is calibrated on its own). */
+  baselineOpsPerRound?: number;
   rounds: number;
   warmupOps: number;
   repo: VariantResult;
@@ -320,6 +362,113 @@ export async function runCase(c: BenchCase, exec: RecordingExecutor, options: Ru
   return result;
 }
 
+/** What microbenchmark operations returned, kept where the optimiser cannot prove it unused. */
+export let microSink = 0;
+
+/** A microbenchmark side while it is timed. */
+interface MicroSide {
+  name: string;
+  title: string;
+  run: SyncOperation;
+  /** Next input index. */
+  k: number;
+  opsPerRound: number;
+  roundMs: number[];
+}
+
+/** Runs `count` operations of `side` back to back; returns the milliseconds they took. */
+function timeBatch(side: MicroSide, count: number): number {
+  let sink = 0;
+  const started = performance.now();
+  for (let n = 0; n < count; n++) {
+    const result = side.run(side.k++);
+    sink += typeof result === 'number' ? result : result ? 1 : 0;
+  }
+  const ms = performance.now() - started;
+  microSink += sink;
+  return ms;
+}
+
+/**
+ * Times a microbenchmark (see MicroBenchCase): warm-up of both sides, each
+ * side's round size calibrated to `roundMs` (a multiple of the input cycle),
+ * then rounds repo, baseline, repo, baseline… Latency percentiles are over
+ * rounds of the mean time per operation.
+ */
+export async function runMicroCase(c: MicroBenchCase, options: RunOptions): Promise<CaseResult> {
+  const verifyProblem = c.verify ? ((await c.verify()) ?? undefined) : undefined;
+  const unit = c.cycle ?? 1;
+  const sides: MicroSide[] = [
+    { name: 'repo', title: c.title, run: c.repo, k: 0, opsPerRound: 0, roundMs: [] },
+    { name: 'baseline', title: c.baselineTitle, run: c.baseline, k: 0, opsPerRound: 0, roundMs: [] },
+  ];
+  let warmupOps = 0;
+  for (const side of sides) {
+    // Doubling batches until one takes a tenth of the warm-up, then the rest of it: the per-operation time, JIT-compiled.
+    let count = unit;
+    let spentMs = 0;
+    let ops = 0;
+    while (spentMs < options.warmupMs) {
+      const ms = timeBatch(side, count);
+      spentMs += ms;
+      ops += count;
+      if (ms < options.warmupMs / 10) count *= 2;
+    }
+    const last = timeBatch(side, count);
+    ops += count;
+    warmupOps = Math.max(warmupOps, ops);
+    const perOpMs = Math.max(last / count, 1e-6);
+    side.opsPerRound = Math.max(unit, Math.round(options.roundMs / perOpMs / unit) * unit);
+  }
+  const rounds = Math.min(options.rounds, Math.max(options.minRounds, Math.floor(options.caseBudgetMs / (2 * options.roundMs))));
+  for (let round = 0; round < rounds; round++) {
+    for (const side of sides) side.roundMs.push(timeBatch(side, side.opsPerRound));
+  }
+  const [repo, baseline] = sides.map(summariseMicro) as [VariantResult, VariantResult];
+  const repoSide = sides[0]!;
+  const baselineSide = sides[1]!;
+  const roundRatios = repoSide.roundMs.map((ms, i) => repoSide.opsPerRound / ms / (baselineSide.opsPerRound / baselineSide.roundMs[i]!));
+  const ratio = percentile([...roundRatios].sort((a, b) => a - b), 0.5);
+  const result: CaseResult = {
+    name: c.name,
+    group: c.group,
+    title: c.title,
+    unit: 'ops/s',
+    rowsPerOp: 1,
+    opsPerRound: repoSide.opsPerRound,
+    baselineOpsPerRound: baselineSide.opsPerRound,
+    rounds,
+    warmupOps,
+    repo,
+    baseline,
+    extras: [],
+    throughputRatio: repo.opsPerSec / baseline.opsPerSec,
+    ratio,
+  };
+  if (c.target) result.target = { ...c.target, verdict: ratio >= c.target.min ? 'PASS' : 'MISS' };
+  if (verifyProblem) result.verifyProblem = verifyProblem;
+  return result;
+}
+
+function summariseMicro(side: MicroSide): VariantResult {
+  const totalMs = side.roundMs.reduce((a, b) => a + b, 0);
+  const ops = side.opsPerRound * side.roundMs.length;
+  const perOp = side.roundMs.map((ms) => ms / side.opsPerRound).sort((a, b) => a - b);
+  const opsPerSec = (ops / totalMs) * 1000;
+  return {
+    name: side.name,
+    title: side.title,
+    ops,
+    rows: ops,
+    opsPerSec,
+    rowsPerSec: opsPerSec,
+    p50Ms: percentile(perOp, 0.5),
+    p99Ms: percentile(perOp, 0.99),
+    meanMs: totalMs / ops,
+    statementsPerOp: 0,
+  };
+}
+
 /** Same ids, same order, same total for the first pages of repo and baseline. */
 async function comparePages(c: BenchCase): Promise<string | null> {
   let rows = 0;
@@ -352,6 +501,12 @@ function summarise(v: Variant, rowsPerOp: number): VariantResult {
     meanMs: totalMs / ops,
     statementsPerOp: v.statements / ops,
   };
+}
+
+/** A ratio for the reports: two decimals, or two significant digits below 0.1 (a microbenchmark's 0.0082 is not 0.01). */
+export function formatRatio(ratio: number): string {
+  if (!Number.isFinite(ratio)) return '—';
+  return ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2);
 }
 
 /** Nearest-rank percentile of an ascending array. */

@@ -5,14 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { formatRatio } from './harness.js';
 import type { BenchReport } from './report.js';
 
 const file = process.argv[2] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
 
 const rate = (value: number): string =>
-  !Number.isFinite(value) ? '—' : value >= 10_000 ? `${Math.round(value / 1000)}k` : value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(value >= 100 ? 0 : 1);
-const ms = (value: number): string => (!Number.isFinite(value) ? '—' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  !Number.isFinite(value) ? '—' : value >= 10_000_000 ? `${Math.round(value / 1e6)}M` : value >= 1_000_000 ? `${(value / 1e6).toFixed(1)}M` : value >= 10_000 ? `${Math.round(value / 1000)}k` : value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(value >= 100 ? 0 : 1);
+const ms = (value: number): string => (!Number.isFinite(value) ? '—' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value >= 0.01 ? value.toFixed(2) : value.toPrecision(2));
 const us = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? '—' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
 
 const m = report.machine;
@@ -29,7 +30,7 @@ for (const r of report.results) {
   }
   const per = (v: typeof r.repo) => (r.unit === 'rows/s' ? v.rowsPerSec : v.opsPerSec);
   console.log(
-    `| \`${r.name}\` | ${r.unit} | ${rate(per(r.repo))} | ${rate(per(r.baseline))} | **${r.ratio.toFixed(2)}** | ${r.throughputRatio.toFixed(2)} | ${ms(r.repo.p50Ms)} / ${ms(r.repo.p99Ms)} | ${ms(r.baseline.p50Ms)} / ${ms(r.baseline.p99Ms)} | ${r.repo.statementsPerOp.toFixed(r.repo.statementsPerOp % 1 ? 1 : 0)} / ${r.baseline.statementsPerOp.toFixed(r.baseline.statementsPerOp % 1 ? 1 : 0)} | ${us(r.repo.clientUs)} / ${us(r.baseline.clientUs)} | ${r.target ? `**${r.target.verdict}** (≥ ${r.target.min.toFixed(2)})` : '—'} | ${r.rounds} × ${r.opsPerRound} |`,
+    `| \`${r.name}\` | ${r.unit} | ${rate(per(r.repo))} | ${rate(per(r.baseline))} | **${formatRatio(r.ratio)}** | ${formatRatio(r.throughputRatio)} | ${ms(r.repo.p50Ms)} / ${ms(r.repo.p99Ms)} | ${ms(r.baseline.p50Ms)} / ${ms(r.baseline.p99Ms)} | ${r.repo.statementsPerOp.toFixed(r.repo.statementsPerOp % 1 ? 1 : 0)} / ${r.baseline.statementsPerOp.toFixed(r.baseline.statementsPerOp % 1 ? 1 : 0)} | ${us(r.repo.clientUs)} / ${us(r.baseline.clientUs)} | ${r.target ? `**${r.target.verdict}** (≥ ${r.target.min.toFixed(2)})` : '—'} | ${r.rounds} × ${r.opsPerRound}${r.baselineOpsPerRound !== undefined ? ` / ${r.baselineOpsPerRound}` : ''} |`,
   );
 }
 const extras = report.results.flatMap((r) => r.extras.map((e) => ({ r, e })));

@@ -1,5 +1,5 @@
 /** The benchmark report: its JSON shape and the text rendering. */
-import type { CaseResult, RunOptions, VariantResult } from './harness.js';
+import { formatRatio, type CaseResult, type RunOptions, type VariantResult } from './harness.js';
 import type { PlanReport } from './plans.js';
 
 export interface MachineInfo {
@@ -30,8 +30,8 @@ export interface BenchReport {
 }
 
 const rate = (value: number): string =>
-  !Number.isFinite(value) ? '—' : value >= 10_000 ? `${Math.round(value / 1000)}k` : value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(value >= 100 ? 0 : 1);
-const ms = (value: number): string => (!Number.isFinite(value) ? '—' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+  !Number.isFinite(value) ? '—' : value >= 10_000_000 ? `${Math.round(value / 1e6)}M` : value >= 1_000_000 ? `${(value / 1e6).toFixed(1)}M` : value >= 10_000 ? `${Math.round(value / 1000)}k` : value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(value >= 100 ? 0 : 1);
+const ms = (value: number): string => (!Number.isFinite(value) ? '—' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value >= 0.01 ? value.toFixed(2) : value.toPrecision(2));
 const perSec = (v: VariantResult, unit: string) => (unit === 'rows/s' ? v.rowsPerSec : v.opsPerSec);
 
 function table(header: string[], rows: string[][], alignRight: boolean[]): string {
@@ -58,14 +58,14 @@ export function formatReport(report: BenchReport): string {
       r.unit,
       rate(perSec(r.repo, r.unit)),
       rate(perSec(r.baseline, r.unit)),
-      r.ratio.toFixed(2),
-      r.throughputRatio.toFixed(2),
+      formatRatio(r.ratio),
+      formatRatio(r.throughputRatio),
       `${ms(r.repo.p50Ms)}/${ms(r.repo.p99Ms)}`,
       `${ms(r.baseline.p50Ms)}/${ms(r.baseline.p99Ms)}`,
       `${fmtStatements(r.repo.statementsPerOp)}/${fmtStatements(r.baseline.statementsPerOp)}`,
       `${us(r.repo.clientUs)}/${us(r.baseline.clientUs)}`,
       r.target ? `${r.target.verdict} (≥${r.target.min.toFixed(2)})` : '—',
-      `${r.rounds}×${r.opsPerRound}${r.verifyProblem ? `  ! ${r.verifyProblem}` : ''}`,
+      `${r.rounds}×${r.opsPerRound}${r.baselineOpsPerRound !== undefined ? `/${r.baselineOpsPerRound}` : ''}${r.verifyProblem ? `  ! ${r.verifyProblem}` : ''}`,
     ];
   });
   out.push(
@@ -92,7 +92,7 @@ export function formatReport(report: BenchReport): string {
     const misses = targeted.filter((r) => r.target!.verdict === 'MISS');
     out.push('');
     out.push(`targets: ${targeted.length - misses.length} PASS, ${misses.length} MISS`);
-    for (const r of misses) out.push(`  MISS ${r.name}: ratio ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '—'} < ${r.target!.min} (${r.target!.label})`);
+    for (const r of misses) out.push(`  MISS ${r.name}: ratio ${formatRatio(r.ratio)} < ${r.target!.min} (${r.target!.label})`);
   }
   if (report.plans.length > 0) {
     const bad = report.plans.filter((p) => !p.ok && p.side === 'repo');

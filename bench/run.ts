@@ -26,7 +26,7 @@ import { markInTransaction } from '../src/db/transaction.js';
 import { startTestServer, type TestServer } from '../src/testing/database.js';
 import { loadTestConfig } from '../src/testing/env.js';
 import type { BenchContext } from './context.js';
-import { RecordingExecutor, runCase, type BenchCase, type CaseResult, type RunOptions } from './harness.js';
+import { formatRatio, isMicroCase, RecordingExecutor, runCase, runMicroCase, type AnyBenchCase, type BenchCase, type CaseResult, type RunOptions } from './harness.js';
 import { checkPlans, type PlanReport } from './plans.js';
 import { formatReport, type BenchReport, type MachineInfo } from './report.js';
 import { seed, SIZES } from './seed.js';
@@ -47,7 +47,7 @@ const USAGE = `Usage: npm run bench -- [options]
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** Case factories, loaded lazily: a repository that does not exist yet skips its group. */
-const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => BenchCase[]> }[] = [
+const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => AnyBenchCase[]> }[] = [
   { group: 'packs', load: async () => (await import('./cases/packs.js')).packCases },
   { group: 'packs', load: async () => (await import('./cases/pack-register.js')).packRegisterCases },
   { group: 'actions', load: async () => (await import('./cases/actions.js')).actionCases },
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   }
   const log = (message: string) => (args.json ? process.stderr : process.stdout).write(`${message}\n`);
   const only = (args.only ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
-  const selected = (c: BenchCase) => only.length === 0 || only.some((pattern) => c.name.includes(pattern) || c.group === pattern);
+  const selected = (c: AnyBenchCase) => only.length === 0 || only.some((pattern) => c.name.includes(pattern) || c.group === pattern);
 
   const options: RunOptions = {
     rounds: Number(args.rounds ?? (args.quick ? 8 : 40)),
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(args.database!)) throw new Error(`--database '${args.database}' is not a plain lowercase database name`);
 
   // Case factories need a context only to build closures; list mode uses a dummy one.
-  const factories: { group: string; build: (ctx: BenchContext) => BenchCase[] }[] = [];
+  const factories: { group: string; build: (ctx: BenchContext) => AnyBenchCase[] }[] = [];
   const skippedGroups: string[] = [];
   for (const factory of FACTORIES) {
     try {
@@ -144,13 +144,14 @@ async function main(): Promise<number> {
 
     // Reads first, so lists and searches run at the seeded sizes; then the cases that add rows.
     const all = factories.flatMap((factory) => factory.build(ctx)).filter(selected);
-    const cases = [...all.filter((c) => !c.writes), ...all.filter((c) => c.writes)];
+    const writes = (c: AnyBenchCase) => !isMicroCase(c) && c.writes === true;
+    const cases = [...all.filter((c) => !writes(c)), ...all.filter(writes)];
     if (cases.length === 0) throw new Error(`--only ${only.join(',')} matches no benchmark; see --list`);
 
     const plans: PlanReport[] = [];
     if (!args['no-plans']) {
       log('checking query plans (EXPLAIN at full size)…');
-      for (const c of cases.filter((x) => x.plan)) {
+      for (const c of cases.filter((x): x is BenchCase => !isMicroCase(x) && x.plan !== undefined)) {
         try {
           await c.setup?.(0);
           for (const side of ['repo', 'baseline'] as const) {
@@ -183,11 +184,11 @@ async function main(): Promise<number> {
     for (const c of cases) {
       const caseStart = performance.now();
       try {
-        const result = await runCase(c, exec, options);
+        const result = isMicroCase(c) ? await runMicroCase(c, options) : await runCase(c, exec, options);
         results.push(result);
         const verdict = result.target ? ` ${result.target.verdict}` : '';
         log(
-          `  ${c.name.padEnd(34)} ratio ${result.ratio.toFixed(2)}${verdict}  (${result.rounds}×${result.opsPerRound} ops/variant, ${((performance.now() - caseStart) / 1000).toFixed(1)} s)`,
+          `  ${c.name.padEnd(34)} ratio ${formatRatio(result.ratio)}${verdict}  (${result.rounds}×${result.opsPerRound}${result.baselineOpsPerRound !== undefined ? `/${result.baselineOpsPerRound}` : ''} ops/variant, ${((performance.now() - caseStart) / 1000).toFixed(1)} s)`,
         );
       } catch (error) {
         log(`  ${c.name.padEnd(34)} FAILED: ${(error as Error).message}`);
@@ -288,14 +289,14 @@ function machineInfo(server: TestServer, serverVersion: string): MachineInfo {
   };
 }
 
-function failed(c: BenchCase, error: unknown): CaseResult {
+function failed(c: AnyBenchCase, error: unknown): CaseResult {
   const empty = { name: '', title: '', ops: 0, rows: 0, opsPerSec: NaN, rowsPerSec: NaN, p50Ms: NaN, p99Ms: NaN, meanMs: NaN, statementsPerOp: NaN };
   return {
     name: c.name,
     group: c.group,
     title: c.title,
     unit: 'ops/s',
-    rowsPerOp: c.rowsPerOp ?? 1,
+    rowsPerOp: isMicroCase(c) ? 1 : (c.rowsPerOp ?? 1),
     opsPerRound: 0,
     rounds: 0,
     warmupOps: 0,

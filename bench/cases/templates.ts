@@ -3,16 +3,14 @@
  * (five parameters: two filters, a length, a literal and one parameter
  * reading another) against webhook-like payloads, against the same strings
  * built with hand-written JavaScript template literals. Pure CPU, no
- * database; one operation is a batch of renders so the harness's per-call
- * promise is noise. No target: the ratio says what Jinja, the sandbox, the
- * budgets, dependency ordering and casting cost over string concatenation.
+ * database: a microbenchmark timed in batches (MicroBenchCase), one
+ * operation being one parameter set rendered. No target: the ratio says
+ * what Jinja, the sandbox, the budgets, dependency ordering and casting cost
+ * over string concatenation.
  */
 import { renderActionParameters, type ActionParameterSchema } from '../../src/rules/templates/index.js';
-import type { BenchCase } from '../harness.js';
+import type { MicroBenchCase } from '../harness.js';
 import type { BenchContext } from '../context.js';
-
-/** Renders (parameter sets) per operation. */
-const BATCH = 50;
 
 const RULE_PARAMS = {
   channel: '#ops',
@@ -55,32 +53,25 @@ function handWritten(payload: Record<string, unknown>): Record<string, unknown> 
 
 const render = (payload: Record<string, unknown>) => renderActionParameters(RULE_PARAMS, SCHEMA, { values: { trigger: payload } }).params;
 
-export function templateCases(ctx: BenchContext): BenchCase[] {
+export function templateCases(ctx: BenchContext): MicroBenchCase[] {
   void ctx;
   const inputs = payloads();
-  let sink = 0;
   return [
     {
+      kind: 'micro',
       name: 'templates.render-params-5',
       group: 'rules',
-      title: `renderActionParameters, 5 parameters (2 filters, 1 cross-reference, casting), ${BATCH} renders per op`,
+      title: 'renderActionParameters, 5 parameters (2 filters, 1 cross-reference, casting), one parameter set per op',
       baselineTitle: 'the same values built with hand-written JavaScript template literals',
-      rowsPerOp: BATCH,
-      maxOpsPerRound: 200,
+      cycle: inputs.length,
       verify: async () => {
         for (const [index, payload] of inputs.entries()) {
           if (JSON.stringify(render(payload)) !== JSON.stringify(handWritten(payload))) return `payload ${index}: the rendered and the hand-built parameters differ`;
         }
         return null;
       },
-      repo: async (i) => {
-        for (let k = 0; k < BATCH; k++) sink += (render(inputs[(i + k) % inputs.length]!).message as string).length;
-        return sink;
-      },
-      baseline: async (i) => {
-        for (let k = 0; k < BATCH; k++) sink += (handWritten(inputs[(i + k) % inputs.length]!).message as string).length;
-        return sink;
-      },
+      repo: (i) => (render(inputs[i % inputs.length]!).message as string).length,
+      baseline: (i) => (handWritten(inputs[i % inputs.length]!).message as string).length,
     },
   ];
 }
