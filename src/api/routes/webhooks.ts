@@ -16,9 +16,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
 import type { Executor } from '../../db/pool.js';
 import { withTransaction } from '../../db/transaction.js';
-import { AuthenticationError, NotFoundError, ValidationError } from '../../errors.js';
+import { AuthenticationError, isAttuneError, NotFoundError, ValidationError } from '../../errors.js';
 import { fireEvent } from '../../engine/fire-event.js';
 import { KeyRepository, decryptValue } from '../../repositories/keys.js';
 import type { JsonObject } from '../../repositories/packs.js';
@@ -105,6 +106,35 @@ async function hasRules(db: Executor, name: string): Promise<boolean> {
   return rules.some((rule) => rule.triggerParams.url === name);
 }
 
+/**
+ * Runs `work` in a transaction, and once more on a fresh connection when the
+ * connection was lost after BEGIN but before `work` was done: PostgreSQL
+ * rolled that transaction back, so nothing was stored and the second try
+ * cannot store the event twice (a pg_terminate_backend or a server restart
+ * then costs the caller nothing). Not retried: a connection lost once `work`
+ * was done (at COMMIT: the event may be stored) and a server that could not
+ * be reached at all (a second try would fail the same way, only later);
+ * those requests get the 503.
+ */
+async function storeOnce<T>(db: Executor, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  let began = false;
+  let done = false;
+  const attempt = () =>
+    withTransaction(db, async (tx) => {
+      began = true;
+      const value = await work(tx);
+      done = true;
+      return value;
+    });
+  try {
+    return await attempt();
+  } catch (error) {
+    if (!began || done || !isAttuneError(error, 'ATTUNE_DATABASE_UNAVAILABLE')) throw error;
+    began = false;
+    return attempt();
+  }
+}
+
 export async function webhookRoutes(app: ApiInstance, ctx: ApiContext): Promise<void> {
   await app.register(async (scope) => {
     // The raw bytes are what the signature covers: this scope parses nothing itself.
@@ -136,7 +166,7 @@ export async function webhookRoutes(app: ApiInstance, ctx: ApiContext): Promise<
       async (request, reply) => {
         const { name } = request.params as { name: string };
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const event = await withTransaction(ctx.db, async (tx) => {
+        const event = await storeOnce(ctx.db, async (tx) => {
           await tx.query(`SET LOCAL statement_timeout = ${WEBHOOK_STATEMENT_TIMEOUT_MS}`);
           const secretKey = await KeyRepository.findByRef(tx, webhookSecretRef(name));
           if (request.principal === SIGNATURE_PENDING) {
