@@ -110,11 +110,14 @@ export function prepareExecutionParams(action: RequestedAction, params: unknown,
   const properties = propertiesOf(schema);
   const values = structuredClone(params) as JsonObject;
   for (const [name, property] of Object.entries(properties)) {
+    // A null default is "no value" in StackStorm's form (sudo_password): a null given for it (a rule's
+    // rendered parameters carry the action's defaults) is no value either, and none is filled in.
+    if (property.default === null && values[name] === null) delete values[name];
     if (property.immutable !== true) continue;
     if (Object.hasOwn(values, name) && !isDeepStrictEqual(values[name], property.default)) {
       throw new ValidationError(`parameter '${name}' of action '${action.ref}' is immutable: it keeps its default`, { entity: ENTITY, field: `params.${name}` });
     }
-    if (Object.hasOwn(property, 'default')) values[name] = structuredClone(property.default);
+    if (Object.hasOwn(property, 'default') && property.default !== null) values[name] = structuredClone(property.default);
   }
   if (Object.keys(schema).length > 0) {
     const validate = compiledSchema(`action:${action.id}:${action.updatedAt.getTime()}`, { ...withoutNullDefaults(schema), type: 'object' });
