@@ -1,8 +1,9 @@
 /**
  * A fresh folder per run under the worker's work root: `work/` is the
- * process's working directory, `home/` its HOME, `control/` what the runner
- * hands the process outside its arguments (a Python action's pack config).
- * All of it is removed when the run is over.
+ * process's working directory, `home/` its HOME, `control/` (made by the
+ * runner that needs it) what the runner hands the process outside its
+ * arguments (a Python action's pack config). All of it is removed when the
+ * run is over.
  */
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,12 +15,25 @@ export interface RunDirectory {
   control: string;
 }
 
+/** Work roots this process made (or found) already: one mkdir less per run. */
+const madeRoots = new Set<string>();
+
 /** Makes the run's folders (mode 0700: other users of the machine see nothing). */
 export async function createRunDirectory(workRoot: string, executionId: number): Promise<RunDirectory> {
-  await mkdir(workRoot, { recursive: true, mode: 0o700 });
-  const root = await mkdtemp(join(workRoot, `run-${executionId}-`));
+  if (!madeRoots.has(workRoot)) {
+    await mkdir(workRoot, { recursive: true, mode: 0o700 });
+    madeRoots.add(workRoot);
+  }
+  const prefix = join(workRoot, `run-${executionId}-`);
+  const root = await mkdtemp(prefix).catch(async (error: NodeJS.ErrnoException) => {
+    // The work root went away (cleaned by hand): make it again, once.
+    if (error.code !== 'ENOENT') throw error;
+    await mkdir(workRoot, { recursive: true, mode: 0o700 });
+    return mkdtemp(prefix);
+  });
   const directory = { root, work: join(root, 'work'), home: join(root, 'home'), control: join(root, 'control') };
-  await Promise.all([directory.work, directory.home, directory.control].map((path) => mkdir(path, { mode: 0o700 })));
+  // control/ is made by the runner that needs it (Python, for the pack config): one folder less to make and remove per run.
+  await Promise.all([directory.work, directory.home].map((path) => mkdir(path, { mode: 0o700 })));
   return directory;
 }
 

@@ -6,7 +6,7 @@
  * descriptor 3, apart from stdout. A pack with Python requirements runs with
  * the python of its own virtual environment (dependencies.ts).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAttuneError } from '../../errors.js';
@@ -54,6 +54,7 @@ export class PythonRunner implements Runner {
       const args = [join(PYTHON_RUNTIME_DIR, 'attune_action_runner.py'), '--file', file, '--pack', input.packRef, '--pack-dir', input.packDir!];
       if (input.config !== undefined) {
         const configFile = join(directory.control, 'config.json');
+        await mkdir(directory.control, { mode: 0o700 });
         await writeFile(configFile, JSON.stringify(input.config), { mode: 0o600 });
         args.push('--config-file', configFile);
       }

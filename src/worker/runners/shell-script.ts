@@ -19,7 +19,7 @@ import {
   withStackStormShellFields,
   type ProcessRunnerOptions,
 } from './process-runner.js';
-import { findExecutable, refuseSudo, workingDirectoryParameter } from './shell.js';
+import { findShell, refuseSudo, workingDirectoryParameter } from './shell.js';
 import type { Runner, RunnerInput, RunnerOutcome } from './types.js';
 
 /** The interpreter and its one optional argument from a `#!` line, as the kernel reads it; undefined without one. */
@@ -53,7 +53,7 @@ export class ShellScriptRunner implements Runner {
       const args = scriptArguments(parameters, input.parameterSchema, kwargOp);
       let interpreter = await readShebang(script);
       if (interpreter === undefined) {
-        const bash = await findExecutable(['bash', 'sh'], this.options.path ?? DEFAULT_SAFE_PATH);
+        const bash = await findShell(['bash', 'sh'], this.options.path ?? DEFAULT_SAFE_PATH);
         if (bash === undefined) throw new RunRefused('neither bash nor sh is on the PATH of action processes');
         interpreter = [bash];
       }

@@ -49,6 +49,24 @@ export async function workingDirectoryParameter(parameters: Record<string, unkno
   return cwd;
 }
 
+/** How long a found shell is remembered: a lookup costs an access() per PATH folder, on every run otherwise. */
+const SHELL_CACHE_MS = 60_000;
+const foundShells = new Map<string, { found: Promise<string | undefined>; at: number }>();
+
+/** `findExecutable`, remembered for a minute per (names, path); a lookup that found nothing is not remembered. */
+export function findShell(names: readonly string[], path: string): Promise<string | undefined> {
+  const key = `${names.join('\u0000')}\u0001${path}`;
+  const cached = foundShells.get(key);
+  if (cached !== undefined && Date.now() - cached.at < SHELL_CACHE_MS) return cached.found;
+  const found = findExecutable(names, path);
+  foundShells.set(key, { found, at: Date.now() });
+  found.then(
+    (shell) => shell === undefined && foundShells.delete(key),
+    () => foundShells.delete(key),
+  );
+  return found;
+}
+
 /** The first of `names` found executable on `path`, as an absolute path. */
 export async function findExecutable(names: readonly string[], path: string): Promise<string | undefined> {
   for (const name of names) {
@@ -71,7 +89,7 @@ export class ShellRunner implements Runner {
       const cmd = input.parameters.cmd;
       if (typeof cmd !== 'string' || cmd.trim() === '') throw new RunRefused('cmd must be a non-empty string');
       refuseSudo(input.parameters);
-      const shell = await findExecutable(['bash', 'sh'], this.options.path ?? DEFAULT_SAFE_PATH);
+      const shell = await findShell(['bash', 'sh'], this.options.path ?? DEFAULT_SAFE_PATH);
       if (shell === undefined) throw new RunRefused('neither bash nor sh is on the PATH of action processes');
       return {
         command: shell,
