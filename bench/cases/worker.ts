@@ -76,20 +76,25 @@ function urlOf(client: pg.PoolClient): string {
 export function workerCases(ctx: BenchContext): BenchCase[] {
   const { db } = ctx;
   let scene: Scene | undefined;
-  const finished = new Set<number>();
-  const claimed = new Set<number>();
-  const waiters: Array<() => void> = [];
-  const notify = (): void => {
-    for (const wake of waiters.splice(0)) wake();
+  /** Ids the worker claimed / finished, and who waits for which: each event costs O(1), however many ids an operation waits for. */
+  const claimed = { seen: new Set<number>(), waiting: new Map<number, { left: number; resolve(): void }>() };
+  const finished = { seen: new Set<number>(), waiting: new Map<number, { left: number; resolve(): void }>() };
+  const saw = (track: typeof claimed, id: number): void => {
+    track.seen.add(id);
+    const waiter = track.waiting.get(id);
+    if (waiter === undefined) return;
+    track.waiting.delete(id);
+    if (--waiter.left === 0) waiter.resolve();
   };
 
-  /** Resolves once every id is in `set` (already there: at once). */
-  const waitAll = async (set: Set<number>, ids: number[]): Promise<void> => {
-    let left = ids.filter((id) => !set.has(id));
-    while (left.length > 0) {
-      await new Promise<void>((resolve) => waiters.push(resolve));
-      left = left.filter((id) => !set.has(id));
-    }
+  /** Resolves once the worker has claimed / finished every id (those it did already count at once). */
+  const waitAll = (track: typeof claimed, ids: number[]): Promise<void> => {
+    const left = ids.filter((id) => !track.seen.has(id));
+    if (left.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = { left: left.length, resolve };
+      for (const id of left) track.waiting.set(id, waiter);
+    });
   };
 
   const build = async (): Promise<Scene> => {
@@ -124,12 +129,10 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       backoff: { baseSeconds: 1, capSeconds: 300 },
       observer: {
         claimed(executions) {
-          for (const execution of executions) claimed.add(execution.id);
-          notify();
+          for (const execution of executions) saw(claimed, execution.id);
         },
         finished(id) {
-          finished.add(id);
-          notify();
+          saw(finished, id);
         },
       },
     });
