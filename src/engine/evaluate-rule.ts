@@ -10,7 +10,7 @@ import { isAttuneError } from '../errors.js';
 import type { Action } from '../repositories/actions.js';
 import type { JsonObject } from '../repositories/packs.js';
 import type { Rule } from '../repositories/rules.js';
-import { matchCriteria, type CriteriaMatch } from '../rules/criteria/index.js';
+import { matchCriteria, type CriteriaMatch, type MatchCriteriaOptions } from '../rules/criteria/index.js';
 import { prepareActionParameters, SharedValues, type ActionParameterPlan, type ActionParameterSchema, type KeyStoreView } from '../rules/templates/index.js';
 import { prepareExecutionParams, type PreparedParams } from './request-execution.js';
 
@@ -130,11 +130,11 @@ export function evaluateRule(rule: Rule, event: EvaluatedEvent, env: RuleEnviron
   if (!triggerParamsMatch(rule.triggerParams, event.triggerParams, EXACT_PARAMS_TRIGGERS.has(rule.triggerRef))) return { kind: 'other-trigger-params' };
   const shared = env.eventValues ?? eventTemplateValues(event);
   const values = ruleValues(rule, event, env.packConfig ?? {});
-  const criteria = matchCriteria(rule.criteria, event.payload, {
-    ...(env.keys ? { keys: env.keys } : {}),
-    ...(env.now ? { now: env.now } : {}),
-    context: { event: shared.values.event, rule: values.rule },
-  });
+  // Options set one by one, not spread: this runs for every rule and event.
+  const criteriaOptions: MatchCriteriaOptions = { context: { event: shared.values.event, rule: values.rule } };
+  if (env.keys) criteriaOptions.keys = env.keys;
+  if (env.now) criteriaOptions.now = env.now;
+  const criteria = matchCriteria(rule.criteria, event.payload, criteriaOptions);
   if (!criteria.matched) return { kind: 'no-match', criteria };
   const action = env.action;
   if (action === null) return { kind: 'failed', criteria, error: `action '${rule.actionRef}' names no action in the active version of its pack`, field: 'actionRef' };

@@ -70,7 +70,7 @@ export async function matchEvents(db: Executor, events: readonly Event[], deps: 
         cipher: deps.cipher,
         eventValues,
         parameterPlans,
-        ...(deps.now ? { now: deps.now } : {}),
+        now: deps.now,
       });
       if (config instanceof Error && (outcome.kind === 'request' || outcome.kind === 'failed')) {
         outcome = { kind: 'failed', criteria: outcome.criteria, error: `the configuration of pack '${action!.packRef}' cannot be read: ${config.message}` };
@@ -85,14 +85,16 @@ export async function matchEvents(db: Executor, events: readonly Event[], deps: 
 }
 
 function recordOf(rule: Rule, event: Event, outcome: RuleOutcome): EnforcementRecord | null {
-  const base = { ruleId: rule.id, ruleRef: rule.ref, eventId: event.id };
+  // Each record written out whole, one shape for all (no spread of a shared part): one per rule and event.
   switch (outcome.kind) {
     case 'other-trigger-params':
     case 'no-match':
       return null;
     case 'request':
       return {
-        ...base,
+        ruleId: rule.id,
+        ruleRef: rule.ref,
+        eventId: event.id,
         status: 'processed',
         resolvedParams: outcome.params.masked,
         error: null,
@@ -100,7 +102,7 @@ function recordOf(rule: Rule, event: Event, outcome: RuleOutcome): EnforcementRe
       };
     case 'disabled':
     case 'failed':
-      return { ...base, status: outcome.kind, resolvedParams: {}, error: outcome.error };
+      return { ruleId: rule.id, ruleRef: rule.ref, eventId: event.id, status: outcome.kind, resolvedParams: {}, error: outcome.error };
   }
 }
 
