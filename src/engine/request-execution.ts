@@ -18,7 +18,9 @@ import { isComponentRef } from '../refs.js';
 import { ActionRepository, type Action } from '../repositories/actions.js';
 import { ExecutionRepository, type Execution } from '../repositories/executions.js';
 import type { JsonObject } from '../repositories/packs.js';
+import type { TemplateContext } from '../rules/templates/index.js';
 import { compiledSchema, describeSchemaErrors, firstErrorField } from './json-schema-validator.js';
+import { isRenderedDefault, renderParameterDefaults, templatesIn } from './parameter-defaults.js';
 
 /** The key of a stored secret parameter: `{"$secret": "<ciphertext>"}`. */
 export const SECRET_PARAM_KEY = '$secret';
@@ -74,7 +76,17 @@ export async function requestExecution(db: Executor, actionRef: string, params: 
       value: actionRef,
     });
   }
-  const prepared = prepareExecutionParams(action, params, options.cipher);
+  assertActionRunnable(action);
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+    throw new ValidationError(`${ENTITY}.params must be an object of parameter → value`, { entity: ENTITY, field: 'params' });
+  }
+  // Templated defaults rendered as the rule engine renders them, so both paths run the same command.
+  const rendered = await renderParameterDefaults(db, action, withoutNullForNullDefault(action, { ...params }), {
+    cipher: options.cipher,
+    requestedBy: options.requestedBy,
+    parentId: options.parentId,
+  });
+  const prepared = prepareExecutionParams(action, rendered.params, options.cipher, rendered.context);
   return ExecutionRepository.create(db, {
     actionId: action.id,
     params: prepared.params,
@@ -100,21 +112,27 @@ export function assertActionRunnable(action: RequestedAction): void {
  * their default, the parameter schema (defaults applied), and encrypts the
  * secret ones. Throws as `requestExecution` does; pure but for the cipher.
  * Returns the parameters to store and their masked twin.
+ *
+ * `params` come rendered: templated defaults already rendered (the rule
+ * engine's `renderActionParameters`, or `renderParameterDefaults` by hand),
+ * as defaults filled in here are taken as they are. An immutable parameter
+ * whose default is a template is kept at its default when its value is that
+ * default rendered against the other parameters (and `context`, the names
+ * it was rendered with, when given).
  */
-export function prepareExecutionParams(action: RequestedAction, params: unknown, cipher: SecretCipher | undefined): PreparedParams {
+export function prepareExecutionParams(action: RequestedAction, params: unknown, cipher: SecretCipher | undefined, context?: TemplateContext): PreparedParams {
   assertActionRunnable(action);
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
     throw new ValidationError(`${ENTITY}.params must be an object of parameter → value`, { entity: ENTITY, field: 'params' });
   }
   const schema = action.paramSchema as Record<string, unknown>;
   const properties = propertiesOf(schema);
-  const values = structuredClone(params) as JsonObject;
+  const values = withoutNullForNullDefault(action, structuredClone(params) as JsonObject);
   for (const [name, property] of Object.entries(properties)) {
-    // A null default is "no value" in StackStorm's form (sudo_password): a null given for it (a rule's
-    // rendered parameters carry the action's defaults) is no value either, and none is filled in.
-    if (property.default === null && values[name] === null) delete values[name];
     if (property.immutable !== true) continue;
-    if (Object.hasOwn(values, name) && !isDeepStrictEqual(values[name], property.default)) {
+    if (Object.hasOwn(values, name)) {
+      if (isDeepStrictEqual(values[name], property.default) && !templatesIn(property.default)) continue;
+      if (isRenderedDefault(name, values[name], property, values, context)) continue;
       throw new ValidationError(`parameter '${name}' of action '${action.ref}' is immutable: it keeps its default`, { entity: ENTITY, field: `params.${name}` });
     }
     if (Object.hasOwn(property, 'default') && property.default !== null) values[name] = structuredClone(property.default);
@@ -185,6 +203,18 @@ function storedSecret(value: unknown): string | undefined {
   const keys = Object.keys(value);
   const text = (value as Record<string, unknown>)[SECRET_PARAM_KEY];
   return keys.length === 1 && SecretCipher.isCiphertext(text) ? text : undefined;
+}
+
+/**
+ * A null default is "no value" in StackStorm's form (sudo_password): a null
+ * given for it (a rule's rendered parameters carry the action's defaults) is
+ * no value either, and none is filled in. Returns `params`, changed.
+ */
+function withoutNullForNullDefault(action: RequestedAction, params: JsonObject): JsonObject {
+  for (const [name, property] of Object.entries(propertiesOf(action.paramSchema as Record<string, unknown>))) {
+    if (property.default === null && params[name] === null) delete params[name];
+  }
+  return params;
 }
 
 /**
