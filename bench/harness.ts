@@ -132,6 +132,8 @@ export interface BenchCase extends CaseBase {
   writes?: boolean;
   /** Caps calibration (queues that must not run dry, heavy batches). */
   maxOpsPerRound?: number;
+  /** Caps the timed rounds below the run's minimum (operations of many seconds, such as draining 20,000 executions). */
+  maxRounds?: number;
   /**
    * Length of the case's input cycle (filters × offsets). Rounds hold a
    * multiple of it, so every round of either side runs the same mix and the
@@ -305,7 +307,7 @@ export async function runCase(c: BenchCase, exec: RecordingExecutor, options: Ru
   const slowest = Math.max(...variants.map((v) => warmMean.get(v)!));
   const opsPerRound = Math.max(unit, Math.floor(Math.min(cap, Math.floor(options.roundMs / slowest)) / unit) * unit);
   const roundPairMs = opsPerRound * variants.reduce((sum, v) => sum + warmMean.get(v)!, 0);
-  const rounds = Math.min(options.rounds, Math.max(options.minRounds, Math.floor(options.caseBudgetMs / roundPairMs)));
+  const rounds = Math.min(c.maxRounds ?? Infinity, options.rounds, Math.max(options.minRounds, Math.floor(options.caseBudgetMs / roundPairMs)));
 
   for (let round = 0; round < rounds; round++) {
     for (const variant of variants) {

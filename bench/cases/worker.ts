@@ -270,6 +270,8 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       rowsPerOp: BACKLOG,
       writes: true,
       maxOpsPerRound: 1,
+      // Each operation drains 20,000 executions (seconds): three round pairs after the warm-up.
+      maxRounds: 3,
       target: WORKER_BACKLOG_TARGET,
       setup: async () => finishEvents(false),
       repo: () => runByWorker('noop', BACKLOG),
