@@ -16,6 +16,7 @@ import { resolvePackConfig } from '../packs/pack-config.js';
 import { resolveRunnerType } from '../packs/runner-types.js';
 import { ActionRepository, type Action } from '../repositories/actions.js';
 import { MAX_EXECUTION_JSON_BYTES, type Execution, type ExecutionFence, type RunCompletion } from '../repositories/executions.js';
+import { isConnectionLoss, retryOnConnectionLoss } from './database-retry.js';
 import { isDatabaseRunner, isPaused, type DatabaseRunner } from './database-runner.js';
 import { OutputWriter } from './output-writer.js';
 import type { ProcessGroupRecorder } from './process-group-recorder.js';
@@ -38,6 +39,12 @@ export interface RunEnvironment {
   apiUrl?: string;
   /** Records the process groups of started runs, batched. */
   processGroups: ProcessGroupRecorder;
+  /**
+   * How long a run's reads and writes are retried while the database
+   * connection is lost (the worker uses its lease: later, the run is the
+   * lease sweep's). Default 30 s.
+   */
+  databaseRetryMs?: number;
 }
 
 /** The worker's view of one run while it lasts. */
@@ -54,6 +61,8 @@ export interface RunHandle {
 export type RunEnd = { kind: 'complete'; completion: RunCompletion } | { kind: 'paused' } | { kind: 'unstarted' };
 
 const ACTION_CACHE_MS = 5_000;
+/** How long a run's database reads and writes are retried on a lost connection when the environment does not say. */
+export const DEFAULT_DATABASE_RETRY_MS = 30_000;
 const actionCache = new Map<number, { action: Action | null; at: number }>();
 const packFolders = new Map<string, Promise<string>>();
 
@@ -98,7 +107,11 @@ export function fitResult(result: RunnerResult): RunnerResult {
 /** Runs one execution the worker holds (running, under `fence`) and says how it ended. Never throws for what the action does. */
 export async function runExecution(env: RunEnvironment, execution: Execution, fence: ExecutionFence, handle: RunHandle): Promise<RunEnd> {
   if (execution.actionId === null) return failedCompletion(execution, fence, `the action ${execution.actionRef} was deleted before the execution ran`);
-  const action = await actionOf(env.pool, execution.actionId);
+  const actionId = execution.actionId;
+  // A lost connection is not the action's failure: read again on a fresh one (a cancel or a lost lease stops the waiting).
+  const retry = <T>(what: string, read: () => Promise<T>): Promise<T> =>
+    retryOnConnectionLoss(read, { maxMs: env.databaseRetryMs ?? DEFAULT_DATABASE_RETRY_MS, what, logger: env.logger, context: { executionId: execution.id }, signal: handle.abort.signal });
+  const action = await retry('reading the action', () => actionOf(env.pool, actionId));
   if (action === null) return failedCompletion(execution, fence, `the action ${execution.actionRef} was deleted before the execution ran`);
   const runnerType = execution.runnerType ?? action.runnerType;
   const catalogue = resolveRunnerType(runnerType);
@@ -113,15 +126,22 @@ export async function runExecution(env: RunEnvironment, execution: Execution, fe
     const schema = action.paramSchema as Record<string, unknown>;
     parameters = revealSecretParams(execution.params, schema, env.cipher);
     secrets = secretTexts(secretNames(schema).map((name) => parameters[name]));
-    if (catalogue!.entryPoint === 'required') packDir = await packFolder(env.pool, action.packId, env.packsDir);
-    if (catalogue!.name === 'python') config = await resolvePackConfig(env.pool, action.packRef, { cipher: env.cipher }).catch(() => undefined);
+    if (catalogue!.entryPoint === 'required') packDir = await retry('materialising the pack', () => packFolder(env.pool, action.packId, env.packsDir));
+    if (catalogue!.name === 'python') {
+      config = await retry('reading the pack configuration', () => resolvePackConfig(env.pool, action.packRef, { cipher: env.cipher })).catch((error: unknown) => {
+        if (isConnectionLoss(error)) throw error;
+        return undefined;
+      });
+    }
   } catch (error) {
+    // Still no database: the run was not started; the worker gives it up and the lease sweep retries it.
+    if (isConnectionLoss(error)) throw error;
     return failedCompletion(execution, fence, `could not prepare the run: ${(error as Error).message}`);
   }
   if (handle.stopping) return { kind: 'unstarted' };
   handle.started = true;
 
-  const writer = new OutputWriter(env.pool, execution.id, fence, secrets, env.logger);
+  const writer = new OutputWriter(env.pool, execution.id, fence, secrets, env.logger, { retryMs: env.databaseRetryMs ?? DEFAULT_DATABASE_RETRY_MS });
   const deadline = execution.deadlineAt?.getTime() ?? Date.now() + (execution.timeoutSeconds ?? env.defaultTimeoutSeconds) * 1000;
   const input: RunnerInput = {
     executionId: execution.id,

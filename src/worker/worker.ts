@@ -21,6 +21,7 @@ import { ExecutionRepository, fenceOf, type CompletionApplied, type Execution, t
 import { WorkerRepository } from '../repositories/workers.js';
 import type { Role } from '../roles.js';
 import { CompletionBatcher } from './completion-batcher.js';
+import { retryOnConnectionLoss } from './database-retry.js';
 import type { DatabaseRunner } from './database-runner.js';
 import { ProcessGroupRecorder } from './process-group-recorder.js';
 import { dataFolders, runExecution, type RunEnvironment, type RunHandle } from './run-execution.js';
@@ -123,6 +124,7 @@ export class WorkerRole implements Role {
       cipher: options.cipher,
       ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl }),
       processGroups: new ProcessGroupRecorder(options.pool, options.logger),
+      databaseRetryMs: this.#databaseRetryMs(),
     };
   }
 
@@ -239,17 +241,31 @@ export class WorkerRole implements Role {
       const end = await runExecution(this.#environment, execution, fence, handle);
       if (end.kind === 'paused') return;
       if (end.kind === 'unstarted') {
-        await ExecutionRepository.handBack(this.#options.pool, [{ id: execution.id, fence }]);
+        await this.#retryWrite('handing the execution back', execution.id, () => ExecutionRepository.handBack(this.#options.pool, [{ id: execution.id, fence }]));
         return;
       }
       if (handle.abort.signal.aborted && this.#state === 'stopping' && end.completion.status === 'canceled') return; // killed at the end of the grace: the sweep decides
-      const applied = await this.#batcher.complete(end.completion);
+      // The result is retried on a fresh connection while the database is away; the fence makes a second write safe.
+      const applied = await this.#retryWrite('writing the result', execution.id, () => this.#batcher.complete(end.completion));
       this.#options.observer?.finished?.(execution.id, applied);
       if (applied === undefined) logger.warn({ executionId: execution.id, attempt: fence.attempt }, 'the lease was lost before the result was written; nothing changed');
     } catch (error) {
       if (isAttuneError(error, 'ATTUNE_LEASE_LOST')) logger.warn({ executionId: execution.id, err: (error as Error).message }, 'lease lost');
       else logger.error({ executionId: execution.id, err: (error as Error).message }, 'run failed in the worker');
     }
+  }
+
+  /**
+   * Retries a run's write while the database connection is lost, for as long
+   * as a lease lasts: past it the run is the lease sweep's, and a write fenced
+   * by it would change nothing anyway.
+   */
+  #retryWrite<T>(what: string, executionId: number, write: () => Promise<T>): Promise<T> {
+    return retryOnConnectionLoss(write, { maxMs: this.#databaseRetryMs(), what, logger: this.#options.logger, context: { executionId } });
+  }
+
+  #databaseRetryMs(): number {
+    return Math.max(5_000, this.#options.leaseSeconds * 1000);
   }
 
   /** Renews a run's lease; a lost lease (canceled, taken back) kills the run. A canceling row aborts it too. */
