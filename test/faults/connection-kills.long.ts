@@ -11,4 +11,5 @@ it('every Attune connection terminated repeatedly under load: reconnects, everyt
   expect(Object.keys(figures.replies).filter((status) => status !== '202' && status !== '503')).toEqual([]);
   expect(figures).toMatchObject({ lost: 0, duplicated: 0, missingFinishEvents: 0, rolesStillRunning: true });
   expect(webhooks.executions).toBe(webhooks.accepted);
+  expect(figures.abandoned).toBe(0);
 });

@@ -90,8 +90,8 @@ export async function runConnectionKills(pool: pg.Pool, options: ConnectionKills
       webhookExecutionsSucceeded: webhooks.succeeded,
       directExecutions: direct.total,
       directByStatus: direct.byStatus,
-      // Known defect (docs/reliability.md): a run whose start or output write loses its connection is left to the lease sweep.
-      abandonedAfterConnectionLoss: all.abandoned,
+      // A run's writes are retried on a fresh connection: none is left to the lease sweep because of a kill.
+      abandoned: all.abandoned,
       listenerReconnects: reconnects,
       lost: webhooks.lostEvents + webhooks.withoutEnforcement + all.notFinal,
       duplicated: webhooks.duplicatedEnforcements + all.duplicatedFinish + all.badHistory,
