@@ -147,6 +147,8 @@ export interface ExecutionFilter extends Pagination {
   /** Children of a workflow run; null for top-level executions only. */
   parentId?: number | null;
   enforcementId?: number;
+  /** Requested by this rule (through its enforcements, whichever pack version it was in). */
+  ruleRef?: string;
   workerId?: number;
   requestedBy?: number;
   /** Created at or after. */
@@ -242,6 +244,7 @@ export const filterRules: Rules = {
   actionId: { check: is.id },
   parentId: { check: is.id, nullable: true },
   enforcementId: { check: is.id },
+  ruleRef: { check: is.componentRef },
   workerId: { check: is.id },
   requestedBy: { check: is.id },
   since: { check: is.timestamp },

@@ -123,6 +123,8 @@ export const ExecutionRepository = {
       .eq('enforcement_id', filter.enforcementId)
       .eq('worker_id', filter.workerId)
       .eq('requested_by', filter.requestedBy);
+    // Through the rule's enforcements: served by enforcements (rule_ref, …) and executions (enforcement_id).
+    if (filter.ruleRef !== undefined) where.add((p) => `enforcement_id IN (SELECT id FROM enforcements WHERE rule_ref = ${p(filter.ruleRef)})`);
     if (filter.since !== undefined) where.add((p) => `created_at >= ${p(filter.since)}`);
     if (filter.until !== undefined) where.add((p) => `created_at < ${p(filter.until)}`);
     return table.list(db, where, filter, 'created_at DESC, id DESC');

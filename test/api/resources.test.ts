@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SecretCipher } from '../../src/crypto/secrets.js';
-import { ActionFixture, ExecutionFixture, IdentityFixture, PackFixture, TriggerFixture } from '../../src/testing/index.js';
+import { ActionFixture, EnforcementFixture, ExecutionFixture, IdentityFixture, PackFixture, RuleFixture, TriggerFixture } from '../../src/testing/index.js';
 import { useTransactionPerTest } from '../support/db.js';
 import { TEST_ENCRYPTION_KEY, call, signedIn, useTestApp } from './support.js';
 
@@ -39,6 +39,19 @@ describe('conventions', () => {
     const foreign = await call(api.app, { method: 'GET', url: `/api/v1/packs?cursor=${first.data.next_cursor}`, headers: auth });
     expect(foreign.statusCode).toBe(422);
     expect(foreign.data.error).toMatchObject({ code: 'ATTUNE_VALIDATION', field: 'cursor' });
+  });
+
+  it('lists the executions a rule requested with ?rule=', async () => {
+    const { auth } = await signedIn(ctx.db, 'viewer');
+    const rule = await new RuleFixture().create(ctx.db);
+    const enforcement = await new EnforcementFixture().forRule(rule).create(ctx.db);
+    const mine = await new ExecutionFixture().forEnforcement(enforcement).create(ctx.db);
+    await new ExecutionFixture().forEnforcement(await new EnforcementFixture().create(ctx.db)).create(ctx.db);
+    const listed = await call(api.app, { method: 'GET', url: `/api/v1/executions?rule=${rule.ref}`, headers: auth });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.data.data.map((e: { id: number }) => e.id)).toEqual([mine.id]);
+    const bad = await call(api.app, { method: 'GET', url: '/api/v1/executions?rule=no%20dots', headers: auth });
+    expect(bad.data.error).toMatchObject({ code: 'ATTUNE_VALIDATION', field: 'rule_ref' });
   });
 
   it('answers bad input with the field, unknown rows with 404, unknown routes with 404, never a stack', async () => {

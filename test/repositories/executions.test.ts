@@ -28,6 +28,7 @@ import { ExecutionFixture } from '../../src/testing/fixtures/executions.js';
 import { IdentityFixture } from '../../src/testing/fixtures/identities.js';
 import { InquiryFixture } from '../../src/testing/fixtures/inquiries.js';
 import { PackFixture } from '../../src/testing/fixtures/packs.js';
+import { RuleFixture } from '../../src/testing/fixtures/rules.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { useTransactionPerTest } from '../support/db.js';
@@ -731,6 +732,22 @@ describe('ExecutionRepository.list and children', () => {
     expect(await ids({ since: new Date(created.getTime() + 1) })).toEqual([]);
     expect(await ids({ until: created })).toEqual([]);
     expect((await ids({ until: new Date(created.getTime() + 1) })).length).toBe(3);
+  });
+
+  it('filters by the rule whose enforcements requested them, in any version of its pack', async () => {
+    const rule = await new RuleFixture().create(ctx.db);
+    const first = await new EnforcementFixture().forRule(rule).create(ctx.db);
+    const again = await new EnforcementFixture().forRule(rule).create(ctx.db);
+    const elsewhere = await new EnforcementFixture().create(ctx.db);
+    const a = await new ExecutionFixture().forEnforcement(first).create(ctx.db);
+    const b = await new ExecutionFixture().forEnforcement(again).create(ctx.db);
+    await new ExecutionFixture().forEnforcement(elsewhere).create(ctx.db);
+    await new ExecutionFixture().create(ctx.db);
+    const page = await ExecutionRepository.list(ctx.db, { ruleRef: first.ruleRef });
+    expect(page.items.map((e) => e.id)).toEqual([b.id, a.id]);
+    expect(page.total).toBe(2);
+    expect((await ExecutionRepository.list(ctx.db, { ruleRef: 'nobody.no_rule' })).items).toEqual([]);
+    await expectErrorType(ExecutionRepository.list(ctx.db, { ruleRef: 'not a ref' }), ValidationError);
   });
 
   it('refuses malformed filters before SQL', async () => {

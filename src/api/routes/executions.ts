@@ -1,5 +1,5 @@
 /**
- * Executions: list (status, action, enforcement, parent, time), get,
+ * Executions: list (status, action, rule, enforcement, parent, time), get,
  * children; and the engine's routes: request (`POST /executions`, and
  * `POST /actions/{ref}/execute` in actions.ts), cancel, re-run, output
  * (paged, or followed as Server-Sent Events). Parameters always show secrets
@@ -90,6 +90,7 @@ export async function executionRoutes(app: ApiInstance, ctx: ApiContext): Promis
           action: Type.Optional(Type.String({ maxLength: 512, description: 'action ref' })),
           action_id: Type.Optional(Type.Integer({ minimum: 1 })),
           enforcement_id: Type.Optional(Type.Integer({ minimum: 1, description: "the rule's enforcement that requested it" })),
+          rule: Type.Optional(Type.String({ maxLength: 512, description: 'rule ref: executions its enforcements requested' })),
           parent_id: Type.Optional(Type.Integer({ minimum: 1 })),
           since: Type.Optional(Timestamp),
           until: Type.Optional(Timestamp),
@@ -98,13 +99,14 @@ export async function executionRoutes(app: ApiInstance, ctx: ApiContext): Promis
       },
     },
     async (request) => {
-      const { limit, cursor, count, status, action, action_id: actionId, enforcement_id: enforcementId, parent_id: parentId, since, until } = request.query;
+      const { limit, cursor, count, status, action, action_id: actionId, enforcement_id: enforcementId, rule, parent_id: parentId, since, until } = request.query;
       const page = await listPage('execution', { limit, cursor, count }, (pagination) =>
         ExecutionRepository.list(ctx.db, {
           status: status as ExecutionStatus[] | undefined,
           actionRef: action,
           actionId,
           enforcementId,
+          ruleRef: rule,
           parentId,
           since: since === undefined ? undefined : new Date(since),
           until: until === undefined ? undefined : new Date(until),

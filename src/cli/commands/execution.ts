@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { isAttuneError, ErrorCode } from '../../errors.js';
-import { seg, type ApiClient, type Page } from '../client.js';
+import { seg, type ApiClient } from '../client.js';
 import type { CliIo } from '../format/io.js';
 import type { Printer } from '../format/printer.js';
 import type { Column } from '../format/table.js';
@@ -54,16 +54,6 @@ interface ListOptions extends PagingOptions {
   parent?: number;
 }
 
-/** Executions of a rule: its latest enforcements' executions, newest first (the executions list has no rule filter). */
-async function listByRule(client: ApiClient, options: ListOptions): Promise<Page<Row>> {
-  const enforcements = await client.list<Row>('/enforcements', { rule: options.rule, limit: options.limit, since: options.since });
-  const pages = await Promise.all(
-    enforcements.data.map((e) => client.list<Row>('/executions', { enforcement_id: Number(e.id), status: options.status, action: options.action, since: options.since, limit: options.limit })),
-  );
-  const rows = pages.flatMap((p) => p.data).sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)) || Number(b.id) - Number(a.id));
-  return { data: rows.slice(0, options.limit ?? 50), next_cursor: null };
-}
-
 export function registerExecutionCommands(program: Command, io: CliIo): void {
   const execution = program.command('execution').alias('executions').description('list, inspect, follow, cancel and re-run executions');
 
@@ -80,9 +70,7 @@ export function registerExecutionCommands(program: Command, io: CliIo): void {
     ),
     io,
     async ({ client, print }, _args, o) => {
-      const page = o.rule
-        ? await listByRule(client, o)
-        : await client.list<Row>('/executions', { limit: o.limit, cursor: o.cursor, status: o.status, action: o.action, since: o.since, parent_id: o.parent });
+      const page = await client.list<Row>('/executions', { limit: o.limit, cursor: o.cursor, status: o.status, action: o.action, rule: o.rule, since: o.since, parent_id: o.parent });
       await print.list(page.data, columns(print), { empty: 'no executions found', nextCursor: page.next_cursor });
     },
   );
