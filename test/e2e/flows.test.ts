@@ -3,7 +3,8 @@
  * on a database of its own on the run's PostgreSQL server, created and
  * migrated by `up`), spoken to over HTTP on loopback with the token `up`
  * wrote to the CLI config file. Webhook → rule → action; a timer rule;
- * a secret key in a rule parameter.
+ * a secret key in a rule parameter; an approval (core.ask paused, answered,
+ * succeeded); a long core.sleep canceled, its process gone.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -61,6 +62,21 @@ async function finished(id: number): Promise<any> {
     const { body } = await call('GET', `/api/v1/executions/${id}`);
     return ['succeeded', 'failed', 'timeout', 'canceled', 'abandoned'].includes(body.data.status) ? body.data : undefined;
   });
+}
+
+/** The pids of processes whose command line is exactly `argv` (read from /proc, as ps does). */
+function processesRunning(argv: string[]): number[] {
+  const wanted = `${argv.join('\0')}\0`;
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8') === wanted) found.push(Number(name));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
 }
 
 beforeAll(async () => {
@@ -175,5 +191,52 @@ describe('attune up, end to end', () => {
     const everything = [...seen, up.stdout, up.stderr].join('\n');
     expect(everything.includes(secret)).toBe(false);
     expect(JSON.stringify(done).includes(secret)).toBe(false);
+  });
+
+  it('the examples approval: core.ask pauses, the answer is posted, the execution succeeds and the approved rule runs', async () => {
+    const fired = await call('POST', '/api/v1/webhooks/deploy', { version: '1.4.2' });
+    expect(fired.status, fired.text).toBe(202);
+    const [ask] = await eventually(async () => {
+      const runs = (await executionsOf('core.ask')).filter((run) => run.status === 'paused');
+      return runs.length > 0 ? runs : undefined;
+    });
+    const pending = await call('GET', '/api/v1/inquiries');
+    expect(pending.status, pending.text).toBe(200);
+    const inquiry = pending.body.data.find((item: any) => item.execution_id === ask.id);
+    expect(inquiry).toMatchObject({ status: 'pending', route: 'deploy', response_schema: { title: 'Deploy version 1.4.2?' } });
+    const filtered = await call('GET', '/api/v1/inquiries?status=pending');
+    expect(filtered.body.data.map((item: any) => item.id)).toContain(inquiry.id);
+    // A response the schema refuses changes nothing.
+    expect((await call('POST', `/api/v1/inquiries/${inquiry.id}/respond`, { response: { approved: 'yes' } })).status).toBe(422);
+    const answered = await call('POST', `/api/v1/inquiries/${inquiry.id}/respond`, { response: { approved: true, comment: 'go' } });
+    expect(answered.status, answered.text).toBe(200);
+    expect(answered.body.data.status).toBe('responded');
+    const done = await finished(ask.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.result).toEqual({ approved: true, comment: 'go' });
+    // deploy_approved listens to core.inquiry_responded and runs core.echo.
+    const echo = await eventually(async () => {
+      const runs = (await executionsOf('core.echo')).filter((run) => run.status === 'succeeded');
+      return runs.length > 0 ? runs[0] : undefined;
+    });
+    expect(echo.result.stdout).toBe('Deployment approved by admin');
+    expect((await call('GET', '/api/v1/inquiries')).body.data.map((item: any) => item.id)).not.toContain(inquiry.id);
+  });
+
+  it('cancel a long core.sleep: canceled, and its process is gone', async () => {
+    const seconds = 300 + (process.pid % 400);
+    const requested = await call('POST', '/api/v1/actions/core.sleep/execute', { parameters: { seconds } });
+    expect(requested.status, requested.text).toBe(201);
+    expect(requested.body.data.params.cmd).toBe(`sleep ${seconds}`);
+    const id = requested.body.data.id;
+    await eventually(async () => (await call('GET', `/api/v1/executions/${id}`)).body.data.status === 'running');
+    // The shell runner's process: `sleep <seconds>` (under its shell or in its place).
+    await eventually(async () => processesRunning(['sleep', String(seconds)]).length > 0);
+    const canceled = await call('POST', `/api/v1/executions/${id}/cancel`);
+    expect(canceled.status, canceled.text).toBe(200);
+    const done = await finished(id);
+    expect(done.status).toBe('canceled');
+    await eventually(async () => processesRunning(['sleep', String(seconds)]).length === 0);
+    expect(processesRunning(['sleep', String(seconds)])).toEqual([]);
   });
 });
