@@ -97,6 +97,10 @@ afterAll(async () => {
 });
 
 describe('attune up, end to end', () => {
+  it('starts without a deprecation warning (Fastify FSTDEP023/024 came from top-level log options)', () => {
+    expect(up.stderr).not.toMatch(/FSTDEP|DeprecationWarning/);
+  });
+
   it('webhook → rule → core.local: succeeded with the output', async () => {
     const rule = await call('POST', '/api/v1/rules', {
       name: 'e2e_local',
