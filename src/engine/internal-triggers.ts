@@ -11,6 +11,7 @@
  */
 import type { Executor } from '../db/pool.js';
 import { mapErrors } from '../db/pg-errors.js';
+import type { FinishEventTriggers } from '../repositories/execution-finish-events.js';
 import type { Execution } from '../repositories/executions.js';
 import type { Inquiry } from '../repositories/inquiries.js';
 import type { JsonObject } from '../repositories/packs.js';
@@ -45,18 +46,20 @@ async function firableTriggers(db: Executor, refs: string[]): Promise<Set<string
 export const FINISH_TRIGGERS: readonly string[] = [INTERNAL_TRIGGERS.executionFinished, INTERNAL_TRIGGERS.actionTrigger];
 
 /**
- * Which finish triggers can fire, read once and kept until `invalidate`: a
- * worker that follows `attune_rules_changed` (NOTIFYed by every change of
- * triggers and packs) invalidates it there, and so skips the lookup on every
- * completion batch, and the transaction altogether when none can fire.
+ * The finish triggers that can fire (enabled, of the active core pack), by
+ * id, read once and kept until `invalidate`: a worker that follows
+ * `attune_rules_changed` (NOTIFYed by every change of triggers and packs)
+ * invalidates it there, and so writes each completion batch with its finish
+ * events in one statement (`finishMany` with `events`), without a
+ * transaction or a trigger lookup.
  */
 export class FinishTriggerCache {
-  #firable: Promise<ReadonlySet<string>> | null = null;
+  #firable: Promise<FinishEventTriggers> | null = null;
 
-  /** The finish triggers that can fire now (enabled, of the active core pack). */
-  get(db: Executor): Promise<ReadonlySet<string>> {
+  /** The ids of the finish triggers that can fire now; none when the core pack is not registered. */
+  get(db: Executor): Promise<FinishEventTriggers> {
     if (this.#firable === null) {
-      const read = firableTriggers(db, [...FINISH_TRIGGERS]);
+      const read = readFinishTriggers(db);
       read.catch(() => {
         if (this.#firable === read) this.#firable = null;
       });
@@ -71,9 +74,29 @@ export class FinishTriggerCache {
   }
 }
 
-async function fireWhereDefined(db: Executor, events: EventToFire[], known?: ReadonlySet<string>): Promise<number> {
+async function readFinishTriggers(db: Executor): Promise<FinishEventTriggers> {
+  const result = await mapErrors('trigger', () =>
+    db.query<{ ref: string; id: string }>(
+      `SELECT c.ref, c.id FROM triggers c
+        WHERE c.ref = ANY($1::text[]) AND c.enabled
+          AND (c.pack_id IS NULL OR c.pack_id = (SELECT p.id FROM packs p WHERE p.ref = split_part(c.ref, '.', 1) AND p.is_active))
+        ORDER BY c.pack_id NULLS LAST`,
+      [[...FINISH_TRIGGERS]],
+    ),
+  );
+  const ids = new Map<string, number>();
+  for (const row of result.rows) if (!ids.has(row.ref)) ids.set(row.ref, Number(row.id));
+  const triggers: FinishEventTriggers = {};
+  const finished = ids.get(INTERNAL_TRIGGERS.executionFinished);
+  const action = ids.get(INTERNAL_TRIGGERS.actionTrigger);
+  if (finished !== undefined) triggers.executionFinished = finished;
+  if (action !== undefined) triggers.actionTrigger = action;
+  return triggers;
+}
+
+async function fireWhereDefined(db: Executor, events: EventToFire[]): Promise<number> {
   if (events.length === 0) return 0;
-  const firable = known ?? (await firableTriggers(db, [...new Set(events.map((event) => event.triggerRef))]));
+  const firable = await firableTriggers(db, [...new Set(events.map((event) => event.triggerRef))]);
   const kept = events.filter((event) => firable.has(event.triggerRef));
   for (let start = 0; start < kept.length; start += 1000) await fireEvents(db, kept.slice(start, start + 1000));
   return kept.length;
@@ -84,13 +107,12 @@ const iso = (date: Date | null): string | null => (date === null ? null : date.t
 /**
  * Fires the finish events of every execution in `executions` that is in a
  * final status (others are ignored). Parameters are masked. Returns how many
- * events were fired. `firable`, when the caller knows it (FinishTriggerCache),
- * saves looking the finish triggers up.
+ * events were fired. (A worker with a FinishTriggerCache writes the same
+ * events in its completion statement instead: execution-finish-events.ts.)
  */
-export async function fireExecutionsFinished(db: Executor, executions: readonly Execution[], firable?: ReadonlySet<string>): Promise<number> {
+export async function fireExecutionsFinished(db: Executor, executions: readonly Execution[]): Promise<number> {
   const finished = executions.filter((execution) => FINAL.has(execution.status));
   if (finished.length === 0) return 0;
-  if (firable !== undefined && !FINISH_TRIGGERS.some((ref) => firable.has(ref))) return 0;
   const enforcementIds = [...new Set(finished.map((execution) => execution.enforcementId).filter((id): id is number => id !== null))];
   const ruleRefs = new Map<number, string | null>();
   if (enforcementIds.length > 0) {
@@ -139,7 +161,7 @@ export async function fireExecutionsFinished(db: Executor, executions: readonly 
       },
     });
   }
-  return fireWhereDefined(db, events, firable);
+  return fireWhereDefined(db, events);
 }
 
 /** Fires `core.inquiry_created` and `core.st2.generic.inquiry` for a new inquiry. */

@@ -15,9 +15,11 @@ import { is, validateInput, type Rules } from './support/validate.js';
 import type { ExecutionStatus } from './execution-states.js';
 import { BACKOFF, DEFAULT_RETRY_BACKOFF, backoffRules, type RetryBackoff } from './execution-backoff.js';
 import { ExecutionSweeps } from './execution-sweeps.js';
+import { finishEventsCte, type FinishEventTriggers } from './execution-finish-events.js';
 
 export { DEFAULT_RETRY_BACKOFF, type RetryBackoff } from './execution-backoff.js';
 export type { DeadlineSweepOptions, SweepOptions, SweptAttempt } from './execution-sweeps.js';
+export type { FinishEventTriggers } from './execution-finish-events.js';
 import {
   DEFAULT_LEASE_SECONDS,
   ENTITY,
@@ -81,6 +83,11 @@ const claimAndStartRules: Rules = {
   leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) },
   runnerTypes: { check: is.stringArray({ maxItems: 100, maxLength: 64 }) },
   defaultTimeoutSeconds: { check: is.integer(1, 2_147_483), required: true },
+};
+
+const eventTriggerRules: Rules = {
+  executionFinished: { check: is.id },
+  actionTrigger: { check: is.id },
 };
 
 const completionRules: Rules = {
@@ -182,12 +189,21 @@ export const ExecutionRuns = {
    * requested with attempt + 1 and run_after pushed by the back-off; any
    * other outcome is final. A canceling execution ends canceled unless it
    * finished first. A retried attempt is copied to the attempt history.
+   * With `events`, the same statement fires the finish events of the runs
+   * that reached a final status (execution-finish-events.ts).
    */
-  async finishMany(db: Executor, completions: readonly RunCompletion[], backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF): Promise<CompletionApplied[]> {
+  async finishMany(
+    db: Executor,
+    completions: readonly RunCompletion[],
+    backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF,
+    events?: FinishEventTriggers,
+  ): Promise<CompletionApplied[]> {
     if (!Array.isArray(completions)) throw new ValidationError(`${ENTITY} completions must be an array`, { entity: ENTITY, field: 'completions' });
     if (completions.length === 0) return [];
     for (const completion of completions) validateInput(ENTITY, completion, completionRules, 'create');
     validateInput(ENTITY, backoff, backoffRules, 'create');
+    if (events !== undefined) validateInput(ENTITY, events, eventTriggerRules, 'create');
+    const fire = events !== undefined && (events.executionFinished !== undefined || events.actionTrigger !== undefined);
     const rows = completions.map((completion) => ({
       id: completion.id,
       worker_id: completion.fence.workerId,
@@ -237,9 +253,14 @@ export const ExecutionRuns = {
          INSERT INTO execution_attempts (execution_id, attempt, worker_id, host, pgid, status, started_at, error, result_summary)
          SELECT t.id, t.attempt, t.worker_id, t.host, t.pgid, t.outcome, t.started_at, t.error, t.summary FROM target t WHERE t.retry
          ON CONFLICT (execution_id, attempt) DO NOTHING
-       )
+       )${fire ? finishEventsCte('$4', '$5') : ''}
        SELECT ${table.columns}, finished_attempt, retried FROM moved`,
-      [JSON.stringify(rows), backoff.baseSeconds, backoff.capSeconds],
+      [
+        JSON.stringify(rows),
+        backoff.baseSeconds,
+        backoff.capSeconds,
+        ...(fire ? [events!.executionFinished ?? null, events!.actionTrigger ?? null] : []),
+      ],
     );
     return result.rows.map((row) => {
       const execution = table.fromRow(row);

@@ -1,11 +1,12 @@
 /**
  * Batches completion writes: runs that finish together are written with one
- * `finishMany` statement (each fenced by its own attempt), in one
- * transaction with their finish events, as graphile-worker batches its
- * completions. When no finish trigger can fire (a FinishTriggerCache says
- * so) the statement runs alone, outside a transaction: one round trip per
- * batch. A flush is scheduled for the next turn of the event loop after the
- * first completion arrives, so a lone completion waits for nothing.
+ * `finishMany` statement (each fenced by its own attempt), as graphile-worker
+ * batches its completions. With a FinishTriggerCache (a worker that follows
+ * trigger changes) the same statement fires their finish events: one round
+ * trip per batch. Without one, the statement and fireExecutionsFinished run
+ * in one transaction. A flush is scheduled for the next turn of the event
+ * loop after the first completion arrives, so a lone completion waits for
+ * nothing.
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/transaction.js';
@@ -64,14 +65,14 @@ export class CompletionBatcher {
       const batch = this.#pending.splice(0, MAX_COMPLETION_BATCH);
       try {
         const completions = batch.map((item) => item.completion);
-        const firable = await this.triggers?.get(this.pool);
         const applied =
-          firable !== undefined && firable.size === 0
-            ? await ExecutionRepository.finishMany(this.pool, completions, this.backoff)
+          this.triggers !== undefined
+            ? // One statement: the runs finished and their finish events fired together.
+              await ExecutionRepository.finishMany(this.pool, completions, this.backoff, await this.triggers.get(this.pool))
             : await withTransaction(this.pool, async (tx) => {
                 const rows = await ExecutionRepository.finishMany(tx, completions, this.backoff);
                 const finished = rows.filter((row) => !row.retried).map((row) => row.execution);
-                if (finished.length > 0) await fireExecutionsFinished(tx, finished, firable);
+                if (finished.length > 0) await fireExecutionsFinished(tx, finished);
                 return rows;
               });
         const byId = new Map(applied.map((row) => [row.id, row]));
