@@ -7,7 +7,8 @@
  * process is gone) is taken over, and the PostgreSQL it names is known to be
  * that dead process's own.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { DatabaseUnavailableError } from '../errors.js';
 
 /** What the lock file says. */
@@ -85,6 +86,8 @@ export function acquireUpLock(dataDir: string, pid: number = process.pid): Acqui
   const file = upLockPath(dataDir);
   const start = processStartOf(pid);
   const info: UpLockInfo = { pid, ...(start ? { processStart: start } : {}), dataDir, startedAt: new Date().toISOString() };
+  // A fresh checkout has no .attune yet: the lock goes beside the data folder, so its parent must exist.
+  mkdirSync(path.dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
       writeFileSync(file, `${JSON.stringify(info)}\n`, { mode: 0o600, flag: 'wx' });

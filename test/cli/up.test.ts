@@ -88,6 +88,14 @@ describe('the data folder lock', () => {
     expect(existsSync(upLockPath(dataDir))).toBe(false);
   });
 
+  it('creates the folder the data folder and its lock go in when it is missing (a fresh checkout has no .attune)', () => {
+    const dataDir = path.join(scratch.dir, 'fresh-checkout', '.attune', 'postgres');
+    const taken = acquireUpLock(dataDir);
+    expect(readLock(upLockPath(dataDir))?.pid).toBe(process.pid);
+    expect(existsSync(dataDir)).toBe(false); // initdb still finds no folder, or an empty one
+    taken.lock.release();
+  });
+
   it('does not take a reused pid for the holder: the process start time must match', () => {
     const dataDir = path.join(scratch.dir, 'lock-b');
     // This test's parent is alive, but it did not start when the lock says.

@@ -23,7 +23,8 @@ export function scratchFolder(prefix: string): { dir: string; remove: () => void
 /** Settings for an `attune up` of its own: data, CLI config and ports in `dir`, quick sweeps. */
 export async function isolatedEnv(dir: string, extra: Record<string, string | undefined> = {}): Promise<Record<string, string | undefined>> {
   return {
-    ATTUNE__DATABASE__EMBEDDED_DATA_DIR: path.join(dir, 'postgres'),
+    // Nested as the default .attune/postgres is, in a folder that does not exist yet (a fresh checkout).
+    ATTUNE__DATABASE__EMBEDDED_DATA_DIR: path.join(dir, '.attune', 'postgres'),
     ATTUNE__DATABASE__EMBEDDED_PORT: String(await findFreePort()),
     ATTUNE__API__PORT: String(await findFreePort()),
     ATTUNE__WORKER__DATA_DIR: path.join(dir, 'data'),
