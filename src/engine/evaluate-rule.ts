@@ -131,7 +131,7 @@ export function evaluateRule(rule: Rule, event: EvaluatedEvent, env: RuleEnviron
   const shared = env.eventValues ?? eventTemplateValues(event);
   const values = ruleValues(rule, event, env.packConfig ?? {});
   // Options set one by one, not spread: this runs for every rule and event.
-  const criteriaOptions: MatchCriteriaOptions = { context: { event: shared.values.event, rule: values.rule } };
+  const criteriaOptions: MatchCriteriaOptions = { context: { rule: values.rule }, shared };
   if (env.keys) criteriaOptions.keys = env.keys;
   if (env.now) criteriaOptions.now = env.now;
   const criteria = matchCriteria(rule.criteria, event.payload, criteriaOptions);

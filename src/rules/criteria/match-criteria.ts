@@ -7,7 +7,7 @@
 import { ValidationError } from '../../errors.js';
 import { resolveOperatorName, SEARCH_CONDITIONS, type SearchCondition } from '../operator-names.js';
 import { containsTemplate } from '../template-syntax.js';
-import { renderTemplate, type KeyStoreView, type TemplateContext } from '../templates/index.js';
+import { renderTemplate, type KeyStoreView, type SharedValues, type TemplateContext } from '../templates/index.js';
 import { criterionValue, parseCriteriaKey, type KeyRoot } from './key-path.js';
 import { combineSearch, OPERATOR_FUNCTIONS, type OperatorEnvironment } from './operators.js';
 import { jsonTypeName } from './python-values.js';
@@ -54,6 +54,15 @@ export interface MatchCriteriaOptions {
   now?: () => Date | number;
   /** Further names patterns may use (`event`, `rule`, …); `trigger` is always the payload. */
   context?: Readonly<Record<string, unknown>>;
+  /**
+   * Names converted for templates once and shared by many evaluations (the
+   * rules role's, per event: `trigger` and `event`), so a pattern template
+   * does not convert the payload again for every rule. `context` hides a
+   * name given here too; a shared `trigger` is used only when it is this
+   * payload. A `renderPattern` of your own then finds these names in the
+   * context's `shared`, not in its `values`.
+   */
+  shared?: SharedValues;
   /** Replaces the template engine (tests, tools). */
   renderPattern?: PatternRenderer;
 }
@@ -66,6 +75,7 @@ interface Evaluation {
   render: PatternRenderer;
   keys: KeyStoreView | undefined;
   extras: Readonly<Record<string, unknown>>;
+  shared: SharedValues | undefined;
   payload: unknown;
 }
 
@@ -88,6 +98,7 @@ export function matchCriteria(criteria: unknown, payload: unknown, options: Matc
     render: options.renderPattern ?? renderTemplate,
     keys: options.keys,
     extras: options.context ?? {},
+    shared: options.shared,
     payload: payload === undefined ? null : payload,
   };
   const results = evaluateAll(criteria, evaluation, 'trigger', evaluation.payload, 0);
@@ -170,9 +181,12 @@ function evaluateOne(key: string, spec: unknown, evaluation: Evaluation, root: K
 function renderPattern(pattern: unknown, evaluation: Evaluation, root: KeyRoot, rootValue: unknown): unknown {
   if (pattern === undefined || pattern === null) return null;
   if (typeof pattern !== 'string' || !containsTemplate(pattern)) return pattern;
-  const values: Record<string, unknown> = { ...evaluation.extras, trigger: evaluation.payload };
+  const { extras, shared, payload } = evaluation;
+  const values: Record<string, unknown> = { ...extras };
+  // The shared conversion of the payload serves when it is this payload; otherwise the payload is `trigger` here.
+  if (shared === undefined || shared.values.trigger !== payload || Object.hasOwn(extras, 'trigger')) values.trigger = payload;
   if (root === 'item') values.item = rootValue;
-  const context: TemplateContext = evaluation.keys ? { values, keyStore: evaluation.keys } : { values };
+  const context: TemplateContext = { values, keyStore: evaluation.keys, shared };
   const rendered = evaluation.render(pattern, context);
   return rendered === undefined ? null : rendered;
 }
