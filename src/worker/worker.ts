@@ -78,13 +78,18 @@ interface ActiveRun {
   handle: RunHandle;
   renewal: NodeJS.Timeout;
   done: Promise<void>;
+  /** True until the run's process (or database runner) is over; its completion may still be on its way to the database. */
+  slotHeld: boolean;
 }
 
 /** The worker role (see the module comment). */
 export class WorkerRole implements Role {
   readonly name = 'worker';
   readonly #options: WorkerOptions;
+  /** Runs held: running, or written back. */
   readonly #runs = new Map<number, ActiveRun>();
+  /** Slots in use: runs whose process has not ended. A slot is free again while its completion is being written. */
+  #busy = 0;
   readonly #batcher: CompletionBatcher;
   /** Only with a listener to keep it current; without one the batcher looks the triggers up per batch. */
   readonly #finishTriggers: FinishTriggerCache | undefined;
@@ -199,7 +204,8 @@ export class WorkerRole implements Role {
 
   async #claimLoop(): Promise<void> {
     while (this.#state === 'running') {
-      const free = this.#options.slots - this.#runs.size;
+      // Completions still being written count too, up to as many again as there are slots (memory stays bounded).
+      const free = Math.min(this.#options.slots - this.#busy, 2 * this.#options.slots - this.#runs.size);
       if (free <= 0) return;
       let claimed: Execution[];
       try {
@@ -224,14 +230,29 @@ export class WorkerRole implements Role {
     const fence = fenceOf(execution);
     const handle: RunHandle = { abort: new AbortController(), started: false, stopping: this.#state !== 'running' };
     const renewEvery = Math.max(1000, (this.#options.leaseSeconds * 1000) / 3);
-    const run = { execution, fence, handle } as ActiveRun;
+    const run = { execution, fence, handle, slotHeld: true } as ActiveRun;
     run.renewal = setInterval(() => void this.#renew(run), renewEvery);
     this.#runs.set(execution.id, run);
+    this.#busy += 1;
     run.done = this.#execute(run).finally(() => {
       clearInterval(run.renewal);
       this.#runs.delete(execution.id);
+      this.#releaseSlot(run);
       this.#wakeSoon();
     });
+  }
+
+  /**
+   * Frees a run's slot once its process is over, before its completion is
+   * written: the next claim then goes out while the batch of completions is
+   * on its way, instead of after it. The run stays held (its lease renewed)
+   * until the completion is written.
+   */
+  #releaseSlot(run: ActiveRun): void {
+    if (!run.slotHeld) return;
+    run.slotHeld = false;
+    this.#busy -= 1;
+    this.#wakeSoon();
   }
 
   async #execute(run: ActiveRun): Promise<void> {
@@ -239,6 +260,7 @@ export class WorkerRole implements Role {
     const logger = this.#options.logger;
     try {
       const end = await runExecution(this.#environment, execution, fence, handle);
+      this.#releaseSlot(run);
       if (end.kind === 'paused') return;
       if (end.kind === 'unstarted') {
         await this.#retryWrite('handing the execution back', execution.id, () => ExecutionRepository.handBack(this.#options.pool, [{ id: execution.id, fence }]));
@@ -294,7 +316,7 @@ export class WorkerRole implements Role {
     if (this.#workerId === undefined) return;
     try {
       const held = await WorkerRepository.sessionHeartbeat(this.#options.pool, this.#workerId, this.#session, {
-        status: this.#runs.size >= this.#options.slots ? 'busy' : 'active',
+        status: this.#busy >= this.#options.slots ? 'busy' : 'active',
       });
       if (!held) this.#options.logger.error({ workerId: this.#workerId }, 'another process registered this worker name: its heartbeats count, not ours');
     } catch (error) {

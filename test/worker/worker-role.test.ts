@@ -175,7 +175,8 @@ describe('registration and stop', () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 1; echo finished' } });
     const started = await startWorker({ graceSeconds: 20 });
-    await waitForStatus(pool, requested.id, ['running']);
+    // Started, not just claimed: a claim whose runner has not started yet is handed back by stop.
+    await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the process group');
     await started.stop();
     worker = undefined;
     expect(await ExecutionRepository.getById(pool, requested.id)).toMatchObject({ status: 'succeeded', result: expect.objectContaining({ stdout: 'finished' }) });

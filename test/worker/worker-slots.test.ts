@@ -1,0 +1,51 @@
+/**
+ * A worker's slot is free again as soon as its run's process is over, while
+ * the completion is still being written: with one slot, the next execution
+ * is claimed and started while the previous one's result waits on a lock.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExecutionRepository } from '../../src/repositories/executions.js';
+import { cleanDatabase, createTestPool } from '../../src/testing/index.js';
+import type { WorkerRole } from '../../src/worker/worker.js';
+import { actionOn, tempDataDir, testWorker, waitForStatus } from './worker-support.js';
+
+const pool = createTestPool();
+let dataDir: Awaited<ReturnType<typeof tempDataDir>>;
+let worker: WorkerRole | undefined;
+
+beforeEach(async () => {
+  await cleanDatabase(pool);
+  dataDir = await tempDataDir();
+});
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  await dataDir.remove();
+});
+afterAll(() => pool.end());
+
+describe('slots', () => {
+  it('the next execution starts while the previous one’s completion is still being written', async () => {
+    const shell = await actionOn(pool, 'shell');
+    const noop = await actionOn(pool, 'noop');
+    const first = await ExecutionRepository.create(pool, { actionId: shell.id, params: { cmd: 'sleep 1' } });
+    worker = testWorker(pool, dataDir.path, { slots: 1, leaseSeconds: 20 });
+    await worker.start();
+    await waitForStatus(pool, first.id, ['running']);
+    const second = await ExecutionRepository.create(pool, { actionId: noop.id });
+    // Hold the first row: its completion (and lease renewal) waits on the lock once its process ends.
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM executions WHERE id = $1 FOR UPDATE', [first.id]);
+      const started = await waitForStatus(pool, second.id, ['running', 'succeeded'], 15_000);
+      expect(started.workerId).toBe(worker.workerId);
+      expect((await ExecutionRepository.getById(pool, first.id)).status).toBe('running');
+      await blocker.query('COMMIT');
+    } finally {
+      blocker.release();
+    }
+    expect(await waitForStatus(pool, first.id)).toMatchObject({ status: 'succeeded' });
+    expect(await waitForStatus(pool, second.id)).toMatchObject({ status: 'succeeded' });
+  });
+});
