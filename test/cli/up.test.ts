@@ -4,6 +4,7 @@
  * folder; a configured server for the subset of roles).
  */
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ import { createPool } from '../../src/db/pool.js';
 import { ErrorCode } from '../../src/errors.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { acquireUpLock, lockHolder, readLock, upLockPath } from '../../src/up/lock.js';
+import { coalescedSignals, SIGNAL_ECHO_MS } from '../../src/up/signals.js';
+import type { SignalSource } from '../../src/roles.js';
 import { api, AttuneProcess, isolatedEnv, scratchFolder, startUp } from '../e2e/support.js';
 
 const scratch = scratchFolder('up-test');
@@ -104,6 +107,31 @@ describe('the data folder lock', () => {
     const taken = acquireUpLock(dataDir);
     expect(taken.stale?.pid).toBe(process.ppid);
     taken.lock.release();
+  });
+});
+
+describe('signals under npm start', () => {
+  it('counts the copies of one Ctrl-C (npm and tsx pass it on) once, and a later one again', () => {
+    const source = new EventEmitter();
+    let clock = 1000;
+    const signals = coalescedSignals(source as unknown as SignalSource, SIGNAL_ECHO_MS, () => clock);
+    const heard: string[] = [];
+    const handler = (signal: NodeJS.Signals) => heard.push(signal);
+    signals.on('SIGINT', handler);
+    signals.on('SIGTERM', handler);
+    source.emit('SIGINT', 'SIGINT'); // the terminal's
+    clock += 3;
+    source.emit('SIGINT', 'SIGINT'); // npm's copy
+    clock += 30;
+    source.emit('SIGINT', 'SIGINT'); // tsx's relay
+    expect(heard).toEqual(['SIGINT']);
+    clock += SIGNAL_ECHO_MS * 4;
+    source.emit('SIGINT', 'SIGINT'); // a person's second Ctrl-C
+    source.emit('SIGTERM', 'SIGTERM');
+    expect(heard).toEqual(['SIGINT', 'SIGINT', 'SIGTERM']);
+    signals.off('SIGINT', handler);
+    signals.off('SIGTERM', handler);
+    expect(source.listenerCount('SIGINT') + source.listenerCount('SIGTERM')).toBe(0);
   });
 });
 

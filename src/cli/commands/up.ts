@@ -23,6 +23,7 @@ import { createLogger } from '../../log.js';
 import { FORCED_EXIT_CODE, runRoles, type Role } from '../../roles.js';
 import { prepareDatabase, type PreparedDatabase } from '../../up/database.js';
 import { alreadyRunning, lockHolder } from '../../up/lock.js';
+import { coalescedSignals } from '../../up/signals.js';
 import { cliConfigPath, DEFAULT_PROFILE, readCliConfig, writeCliProfile } from '../config-file.js';
 import { createOutput, type Output } from '../output.js';
 import { openRoleConnections, type RoleContext } from './roles.js';
@@ -103,7 +104,9 @@ export async function runUp(options: RunUpOptions = {}): Promise<number> {
     out.warn(`${signal}: stopping the start`);
     abort.abort();
   };
-  const listen = (on: boolean) => (['SIGINT', 'SIGTERM'] as const).forEach((signal) => (on ? process.on(signal, onSignal) : process.off(signal, onSignal)));
+  // One Ctrl-C arrives several times under npm start (npm and tsx pass it on): its copies count once.
+  const signals = coalescedSignals(process);
+  const listen = (on: boolean) => (['SIGINT', 'SIGTERM'] as const).forEach((signal) => (on ? signals.on(signal, onSignal) : signals.off(signal, onSignal)));
   listen(true);
 
   let database: PreparedDatabase | undefined;
@@ -143,7 +146,7 @@ export async function runUp(options: RunUpOptions = {}): Promise<number> {
   listen(false);
   let exitCode: number;
   try {
-    exitCode = await runRoles([connections, ...built.roles, announce], { logger, abort: abort.signal });
+    exitCode = await runRoles([connections, ...built.roles, announce], { logger, abort: abort.signal, signals });
   } finally {
     await database.close().catch((error: unknown) => {
       logger.error({ err: describe(error) }, 'cannot stop the embedded PostgreSQL');
