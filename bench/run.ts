@@ -59,6 +59,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Any
   { group: 'rules', load: async () => (await import('./cases/event-processing.js')).eventProcessingCases },
   { group: 'executions', load: async () => (await import('./cases/worker.js')).workerCases },
   { group: 'executions', load: async () => (await import('./cases/cli.js')).cliCases },
+  { group: 'executions', load: async () => (await import('./cases/up.js')).upCases },
 ];
 
 async function main(): Promise<number> {
