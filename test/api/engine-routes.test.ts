@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { registerPack } from '../../src/packs/register.js';
 import { SecretCipher } from '../../src/crypto/secrets.js';
 import { revealSecretParams } from '../../src/engine/request-execution.js';
 import { ExecutionRepository } from '../../src/repositories/executions.js';
@@ -10,6 +12,7 @@ const ctx = useTransactionPerTest();
 const api = useTestApp(ctx);
 const cipher = new SecretCipher(TEST_ENCRYPTION_KEY);
 const PASSWORD = 'pw-known-secret-41c2';
+const CORE = fileURLToPath(new URL('../../packs/core', import.meta.url));
 
 const SCHEMA = {
   type: 'object',
@@ -71,6 +74,52 @@ describe('running actions', () => {
     const stored = await ExecutionRepository.getById(ctx.db, again.data.data.id);
     expect(revealSecretParams(stored.params, SCHEMA, cipher).password === PASSWORD).toBe(true);
     expect((await call(api.app, { method: 'POST', url: '/api/v1/executions/999999999/re-run', headers: auth, payload: {} })).statusCode).toBe(404);
+  });
+
+  it('re-run with a new value for a parameter an immutable templated default reads: the default is rendered again (core.sleep)', async () => {
+    await registerPack(ctx.db, CORE, { system: true });
+    const { auth } = await signedIn(ctx.db, 'operator');
+    const first = await call(api.app, { method: 'POST', url: '/api/v1/actions/core.sleep/execute', headers: auth, payload: { parameters: { seconds: 5 } } });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(first.data.data.params).toMatchObject({ seconds: 5, cmd: 'sleep 5' });
+    const changed = await call(api.app, { method: 'POST', url: `/api/v1/executions/${first.data.data.id}/re-run`, headers: auth, payload: { parameters: { seconds: 3 } } });
+    expect(changed.statusCode, changed.body).toBe(201);
+    expect(changed.data.data.params).toMatchObject({ seconds: 3, cmd: 'sleep 3' });
+    const same = await call(api.app, { method: 'POST', url: `/api/v1/executions/${first.data.data.id}/re-run`, headers: auth, payload: {} });
+    expect(same.statusCode, same.body).toBe(201);
+    expect(same.data.data.params).toEqual(first.data.data.params);
+    // An override of the immutable parameter itself is still refused, naming it.
+    const forced = await call(api.app, { method: 'POST', url: `/api/v1/executions/${first.data.data.id}/re-run`, headers: auth, payload: { parameters: { cmd: 'rm -rf /tmp/x' } } });
+    expect(forced.statusCode).toBe(422);
+    expect(forced.data.error.field).toBe('params.cmd');
+  });
+
+  it('re-run of an action with an immutable templated default and a secret: the default re-rendered, the secret re-used encrypted', async () => {
+    const pack = await new PackFixture().create(ctx.db);
+    const schema = {
+      type: 'object',
+      properties: {
+        host: { type: 'string' },
+        cmd: { type: 'string', immutable: true, default: 'ping {{ host }}' },
+        password: { type: 'string', secret: true },
+      },
+      additionalProperties: false,
+    };
+    const action = await new ActionFixture().forPack(pack).withParamSchema(schema).create(ctx.db);
+    const { auth } = await signedIn(ctx.db, 'operator');
+    const first = await call(api.app, { method: 'POST', url: '/api/v1/executions', headers: auth, payload: { action: action.ref, parameters: { host: 'a.example', password: PASSWORD } } });
+    expect(first.statusCode, first.body).toBe(201);
+    for (const overrides of [{ host: 'b.example' }, {}]) {
+      const again = await call(api.app, { method: 'POST', url: `/api/v1/executions/${first.data.data.id}/re-run`, headers: auth, payload: { parameters: overrides } });
+      expect(again.statusCode, again.body).toBe(201);
+      const host = overrides.host ?? 'a.example';
+      expect(again.data.data.params).toEqual({ host, cmd: `ping ${host}`, password: '********' });
+      expect(again.body.includes(PASSWORD)).toBe(false);
+      const stored = await ExecutionRepository.getById(ctx.db, again.data.data.id);
+      expect(JSON.stringify(stored.params).includes(PASSWORD)).toBe(false);
+      expect(revealSecretParams(stored.params, schema, cipher).password === PASSWORD).toBe(true);
+    }
+    expect(api.logs.text.includes(PASSWORD)).toBe(false);
   });
 
   it('cancel: a requested execution is canceled at once; cancelling a finished one is 409; an unknown one 404', async () => {

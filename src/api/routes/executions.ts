@@ -68,6 +68,22 @@ export async function executeForRequest(ctx: ApiContext, request: FastifyRequest
   return shown!;
 }
 
+/**
+ * `params` without the action's immutable parameters. Their stored values are
+ * their defaults as rendered then (core.sleep's `cmd` is `sleep 5`); a re-run
+ * renders them again from the parameters it runs with, so that a new
+ * `seconds` is not refused as a change of `cmd`.
+ */
+function withoutImmutable(params: JsonObjectValue, paramSchema: Record<string, unknown>): JsonObjectValue {
+  const properties = paramSchema.properties;
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return params;
+  const kept: JsonObjectValue = { ...params };
+  for (const [name, property] of Object.entries(properties as Record<string, { immutable?: unknown }>)) {
+    if (property?.immutable === true) delete kept[name];
+  }
+  return kept;
+}
+
 const OUTPUT_LIST = 'execution_output';
 const OUTPUT_PAGE = 1000;
 
@@ -206,7 +222,7 @@ export async function executionRoutes(app: ApiInstance, ctx: ApiContext): Promis
       const original = await ExecutionRepository.getById(ctx.db, request.params.id);
       const action = await ActionRepository.getByRef(ctx.db, original.actionRef);
       // The stored secrets are decrypted only to be checked and encrypted again with the new request.
-      const previous = revealSecretParams(original.params, action.paramSchema, ctx.cipher);
+      const previous = withoutImmutable(revealSecretParams(original.params, action.paramSchema, ctx.cipher), action.paramSchema);
       const parameters = { ...previous, ...((request.body?.parameters as JsonObjectValue | undefined) ?? {}) };
       const traceId = request.body?.trace_id ?? original.traceId ?? undefined;
       return reply.code(201).send({ data: await executeForRequest(ctx, request, original.actionRef, parameters, traceId) });
