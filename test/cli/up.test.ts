@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRoles, reachableUrl, UP_ROLES } from '../../src/cli/commands/up.js';
@@ -16,6 +16,7 @@ import { runningEmbeddedServer } from '../../src/db/embedded.js';
 import { createPool } from '../../src/db/pool.js';
 import { ErrorCode } from '../../src/errors.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
+import { encryptionKeyPath, ensureEncryptionKey } from '../../src/up/encryption-key.js';
 import { acquireUpLock, lockHolder, readLock, upLockPath } from '../../src/up/lock.js';
 import { coalescedSignals, SIGNAL_ECHO_MS } from '../../src/up/signals.js';
 import type { SignalSource } from '../../src/roles.js';
@@ -110,6 +111,50 @@ describe('the data folder lock', () => {
   });
 });
 
+describe('the encryption key file of the embedded installation', () => {
+  it('lies beside the data folder: .attune/encryption.key by default', () => {
+    expect(encryptionKeyPath('.attune/postgres')).toBe(path.resolve('.attune', 'encryption.key'));
+    expect(encryptionKeyPath('/srv/attune/pg/')).toBe('/srv/attune/encryption.key');
+  });
+
+  it('is generated once, 0600 whatever the umask, into a folder made when missing; read back after', () => {
+    const file = path.join(scratch.dir, 'key-a', '.attune', 'encryption.key');
+    const previous = process.umask(0o000);
+    let first;
+    try {
+      first = ensureEncryptionKey(file);
+    } finally {
+      process.umask(previous);
+    }
+    expect(first.created).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(first.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(readFileSync(file, 'utf8') === `${first.key}\n`).toBe(true);
+    const second = ensureEncryptionKey(file);
+    expect(second.created).toBe(false);
+    expect(second.key === first.key).toBe(true);
+    expect(second.looseMode).toBe(false);
+    // Nothing but the key is left in the folder (the temporary file is gone).
+    expect(readdirSync(path.dirname(file))).toEqual(['encryption.key']);
+  });
+
+  it('a file without a usable key is refused naming the setting and the file, never echoing what it holds', () => {
+    const file = path.join(scratch.dir, 'key-b.key');
+    writeFileSync(file, 'short-key-text-77\n', { mode: 0o600 });
+    let error: (Error & { code?: string; field?: string }) | undefined;
+    try {
+      ensureEncryptionKey(file);
+    } catch (caught) {
+      error = caught as Error & { code?: string; field?: string };
+    }
+    expect(error?.code).toBe(ErrorCode.CONFIG);
+    expect(error?.field).toBe('ATTUNE__SECURITY__ENCRYPTION_KEY');
+    expect(error?.message).toContain(`the key file ${file} holds no usable key`);
+    expect(error?.message.includes('short-key-text-77')).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('short-key-text-77\n');
+  });
+});
+
 describe('signals under npm start', () => {
   it('counts the copies of one Ctrl-C (npm and tsx pass it on) once, and a later one again', () => {
     const source = new EventEmitter();
@@ -162,8 +207,10 @@ describe('attune up on the embedded server', () => {
   mkdirSync(home, { recursive: true });
   // One installation for both tests: the second starts where the first stopped.
   let env: Record<string, string | undefined>;
+  const SECRET = 'up-secret-value-5e2a9c';
   beforeAll(async () => {
-    env = await isolatedEnv(home);
+    // No key configured, as for a new user: attune up makes its own.
+    env = await isolatedEnv(home, { ATTUNE__SECURITY__ENCRYPTION_KEY: undefined });
   });
 
   it('first start: creates the database, the admin and the CLI profile; a second up is told where the first runs; SIGTERM stops all', async () => {
@@ -188,6 +235,21 @@ describe('attune up on the embedded server', () => {
       expect((await api(apiUrl, 'GET', '/api/v1/actions/core.local', { token: profile.token! })).status).toBe(200);
       expect(up.stdout.includes(password!)).toBe(false);
       expect(up.stdout.includes(profile.token!)).toBe(false);
+
+      // The encryption key: made beside the data folder, 0600, said where, never shown; a secret key round-trips.
+      const keyFile = path.join(path.dirname(dataDir), 'encryption.key');
+      expect(up.stderr).toContain(`Created the encryption key for secrets in ${keyFile} (mode 0600)`);
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      const key = readFileSync(keyFile, 'utf8').trim();
+      expect(key.length).toBe(43);
+      const auth = { token: profile.token! };
+      const set = await api(apiUrl, 'PUT', '/api/v1/keys/system.up_test_secret', { ...auth, body: { value: SECRET, secret: true } });
+      expect(set.status, set.text).toBe(201);
+      expect(set.text.includes(SECRET)).toBe(false);
+      const read = await api(apiUrl, 'GET', '/api/v1/keys/system.up_test_secret?decrypt=true', auth);
+      expect(read.status).toBe(200);
+      expect(read.body.data.value === SECRET).toBe(true);
+      expect(up.stdout.includes(key) || up.stderr.includes(key)).toBe(false);
 
       const lock = readLock(upLockPath(dataDir))!;
       expect(lock).toMatchObject({ pid: up.child.pid, apiUrl, postgresPort: Number(env.ATTUNE__DATABASE__EMBEDDED_PORT) });
@@ -219,6 +281,17 @@ describe('attune up on the embedded server', () => {
       expect(up.stderr).not.toContain('Password');
       expect(up.stderr).toContain(`The CLI is configured in ${env.ATTUNE_CLI_CONFIG} (profile default)`);
       expect((await api(apiUrl, 'GET', '/readyz')).status).toBe(200);
+
+      // The key file of the first start is used again: the secret stored then still decrypts.
+      const keyFile = path.join(path.dirname(dataDir), 'encryption.key');
+      const key = readFileSync(keyFile, 'utf8').trim();
+      expect(up.stderr).not.toContain('Created the encryption key');
+      expect(up.logLines().some((line) => line.msg === 'encryption key read from its file' && line.file === keyFile)).toBe(true);
+      const token = readCliConfig(env.ATTUNE_CLI_CONFIG!)!.profiles.default!.token!;
+      const read = await api(apiUrl, 'GET', '/api/v1/keys/system.up_test_secret?decrypt=true', { token });
+      expect(read.status, read.text).toBe(200);
+      expect(read.body.data.value === SECRET).toBe(true);
+      for (const output of [up.stdout, up.stderr, killed.up.stdout, killed.up.stderr]) expect(output.includes(key)).toBe(false);
     } finally {
       // Ctrl-C in a terminal: SIGINT to the whole process group. The embedded server, in a group of its
       // own, is not in it: it stays up until every role has stopped, so no role loses its connection.
@@ -247,12 +320,20 @@ describe('attune up on a configured server', () => {
     const env = await isolatedEnv(path.join(scratch.dir, 'external'), {
       ATTUNE__DATABASE__URL: withDatabase(serverUrl, database),
       ATTUNE__SECURITY__ENABLE_AUTH: 'false',
+      ATTUNE__SECURITY__ENCRYPTION_KEY: undefined,
     });
     const { up, apiUrl } = await startUp(env, ['--roles', 'api,rules']);
     try {
       expect(up.stderr).not.toContain('embedded PostgreSQL');
       expect(up.stderr).toContain('Authentication is off');
       expect((await api(apiUrl, 'GET', '/readyz')).status).toBe(200);
+      // No key on a shared server: none is made up; Attune runs without secrets, says so, and refuses one naming the setting.
+      expect(up.stderr).toContain('No encryption key: ATTUNE__SECURITY__ENCRYPTION_KEY is not set, so Attune runs without secrets');
+      expect(existsSync(encryptionKeyPath(env.ATTUNE__DATABASE__EMBEDDED_DATA_DIR!))).toBe(false);
+      const refused = await api(apiUrl, 'PUT', '/api/v1/keys/system.up_no_key', { body: { value: 'never-stored-3f1b', secret: true } });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.message).toContain('ATTUNE__SECURITY__ENCRYPTION_KEY');
+      expect((await api(apiUrl, 'PUT', '/api/v1/keys/system.up_plain', { body: { value: 'plain' } })).status).toBe(201);
       const running = up.logLines().find((line) => line.msg === 'running; SIGINT or SIGTERM stops');
       expect(running?.roles).toEqual(['connections', 'rules', 'api', 'announce']);
     } finally {

@@ -17,11 +17,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createApiRole, type ApiRole } from '../../api/server.js';
 import { ensureFirstAdmin } from '../../api/auth/first-admin.js';
 import { loadConfig, type AttuneConfig } from '../../config.js';
+import { ENCRYPTION_KEY_SETTING } from '../../crypto/secrets.js';
 import { ConfigError, isAttuneError } from '../../errors.js';
 import { configureLimits } from '../../limits.js';
-import { createLogger } from '../../log.js';
+import { createLogger, type Logger } from '../../log.js';
 import { FORCED_EXIT_CODE, runRoles, type Role } from '../../roles.js';
 import { prepareDatabase, type PreparedDatabase } from '../../up/database.js';
+import { differsFromKeyFile, encryptionKeyPath, ensureEncryptionKey } from '../../up/encryption-key.js';
 import { alreadyRunning, lockHolder } from '../../up/lock.js';
 import { coalescedSignals } from '../../up/signals.js';
 import { cliConfigPath, DEFAULT_PROFILE, readCliConfig, writeCliProfile } from '../config-file.js';
@@ -62,6 +64,9 @@ Without ATTUNE__DATABASE__URL, starts the embedded PostgreSQL in ATTUNE__DATABAS
 with it, does the same on that server. Then starts the roles and prints the API URL and how to log in.
 First start creates the identity 'admin', prints its password once and writes an API token to the CLI
 config file (ATTUNE_CLI_CONFIG, else ~/.config/attune/config.yaml, mode 0600).
+On the embedded server without ATTUNE__SECURITY__ENCRYPTION_KEY, the key for secrets is the file
+encryption.key beside the data folder (.attune/encryption.key), generated on first start; with
+ATTUNE__DATABASE__URL none is generated and, without the setting, Attune runs without secrets.
 Logs are JSON lines on stdout; messages for people go to stderr. SIGINT or SIGTERM stops the roles in
 reverse order (workers finish within ATTUNE__WORKER__GRACE_SECONDS), then the embedded server; a second
 signal exits at once. A second attune up on the same data folder says where the first one runs.`,
@@ -128,6 +133,7 @@ export async function runUp(options: RunUpOptions = {}): Promise<number> {
           ? out.ok(`Registered the core pack ${report.version}`)
           : undefined,
     });
+    settleEncryptionKey(config, database, out, logger);
   } catch (error) {
     listen(false);
     await database?.close().catch(() => undefined);
@@ -157,6 +163,45 @@ export async function runUp(options: RunUpOptions = {}): Promise<number> {
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   out.ok('Attune stopped');
   return exitCode;
+}
+
+/**
+ * The key for secrets. A configured one is used as it is. On the embedded
+ * server without one, the installation's key file beside the data folder
+ * (generated on the first start, which says where it is, never what it is).
+ * On a configured server without one, none: several processes share that
+ * database and must share one key, which only the operator can hand out, so
+ * Attune runs without secrets and says so.
+ */
+function settleEncryptionKey(config: AttuneConfig, database: PreparedDatabase, out: Output, logger: Logger): void {
+  const configured = config.security.encryptionKey !== undefined && config.security.encryptionKey !== '';
+  if (database.kind === 'external') {
+    if (!configured) {
+      out.warn(
+        `No encryption key: ${ENCRYPTION_KEY_SETTING} is not set, so Attune runs without secrets. Secret keys, secret parameters, ` +
+          'encrypted pack config values and HMAC-signed webhooks are refused, naming the variable, until it is set to one key ' +
+          'shared by every process on this database (attune up generates one only without ATTUNE__DATABASE__URL)',
+      );
+    }
+    return;
+  }
+  const file = encryptionKeyPath(config.database.embeddedDataDir);
+  if (configured) {
+    if (differsFromKeyFile(config.security.encryptionKey!, file)) {
+      out.warn(`${ENCRYPTION_KEY_SETTING} is set and is not the key in ${file}: secrets stored with that file's key cannot be decrypted while it is set`);
+    }
+    return;
+  }
+  const found = ensureEncryptionKey(file);
+  config.security.encryptionKey = found.key;
+  if (found.created) {
+    out.ok(`Created the encryption key for secrets in ${file} (mode 0600)`);
+    out.line('  Back it up with the data folder: without it the stored secrets cannot be decrypted. A process started on its own');
+    out.line(`  against this database (attune worker, …) needs the same key: ${ENCRYPTION_KEY_SETTING}="$(cat ${file})"`);
+  } else {
+    logger.info({ file }, 'encryption key read from its file');
+  }
+  if (found.looseMode) out.warn(`${file} may be read by other users: chmod 600 it`);
 }
 
 /** The roles named, built on one context, in UP_ROLES's order. */
