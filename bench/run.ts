@@ -58,6 +58,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Any
   { group: 'events', load: async () => (await import('./cases/timers.js')).timerCases },
   { group: 'rules', load: async () => (await import('./cases/event-processing.js')).eventProcessingCases },
   { group: 'executions', load: async () => (await import('./cases/worker.js')).workerCases },
+  { group: 'events', load: async () => (await import('./cases/webhooks.js')).webhookCases },
   { group: 'executions', load: async () => (await import('./cases/cli.js')).cliCases },
   { group: 'executions', load: async () => (await import('./cases/up.js')).upCases },
 ];
