@@ -171,12 +171,19 @@ export const ExecutionRuns = {
     }
     const result = await table.query<{ id: string }>(
       db,
-      `UPDATE executions e SET pgid = x.pgid
-         FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, worker_id bigint, attempt integer, pgid integer)
-        WHERE e.id = x.id AND e.worker_id = x.worker_id AND e.attempt = x.attempt
-          AND e.status IN ('running', 'canceling') AND e.lease_expires_at > clock_timestamp()
+      // The rows locked by primary key first, the fence checked on what was locked (see finishMany).
+      `WITH locked AS MATERIALIZED (
+         SELECT id, worker_id, attempt, status, lease_expires_at FROM executions WHERE id = ANY($2::bigint[]) FOR UPDATE
+       )
+       UPDATE executions e SET pgid = x.pgid
+         FROM locked l JOIN jsonb_to_recordset($1::jsonb) AS x(id bigint, worker_id bigint, attempt integer, pgid integer) ON x.id = l.id
+        WHERE e.id = l.id AND l.worker_id = x.worker_id AND l.attempt = x.attempt
+          AND l.status IN ('running', 'canceling') AND l.lease_expires_at > clock_timestamp()
        RETURNING e.id`,
-      [JSON.stringify(groups.map((group) => ({ id: group.id, worker_id: group.fence.workerId, attempt: group.fence.attempt, pgid: group.pgid })))],
+      [
+        JSON.stringify(groups.map((group) => ({ id: group.id, worker_id: group.fence.workerId, attempt: group.fence.attempt, pgid: group.pgid }))),
+        groups.map((group) => group.id),
+      ],
     );
     return result.rows.map((row) => Number(row.id));
   },
@@ -218,6 +225,12 @@ export const ExecutionRuns = {
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb)
            AS x(id bigint, worker_id bigint, attempt integer, status text, result jsonb, error text, summary jsonb)
+       ), locked AS MATERIALIZED (
+         -- The rows by primary key, alone: with the fence's conditions in the same scan the planner
+         -- walked every running execution through executions_deadline_idx instead.
+         SELECT id, attempt, max_attempts, status, worker_id, started_at, pgid, retry_on_timeout, lease_expires_at
+           FROM executions WHERE id = ANY($4::bigint[])
+          FOR UPDATE
        ), target AS (
          SELECT e.id, e.attempt, e.max_attempts, e.status AS held, i.result, i.summary,
                 e.worker_id, e.started_at, e.pgid, (SELECT w.host FROM workers w WHERE w.id = e.worker_id) AS host,
@@ -226,10 +239,9 @@ export const ExecutionRuns = {
                 CASE WHEN i.status = 'canceled' AND e.status <> 'canceling' THEN COALESCE(i.error, 'the run was stopped') ELSE i.error END AS error,
                 e.status = 'running' AND e.attempt < e.max_attempts
                   AND (i.status = 'failed' OR (i.status = 'timeout' AND e.retry_on_timeout)) AS retry
-           FROM input i JOIN executions e ON e.id = i.id
+           FROM input i JOIN locked e ON e.id = i.id
           WHERE e.worker_id = i.worker_id AND e.attempt = i.attempt AND e.status IN ('running', 'canceling')
             AND e.lease_expires_at > clock_timestamp()
-          FOR UPDATE OF e
        ), moved AS (
          UPDATE executions e SET
            status = CASE WHEN t.retry THEN 'requested' ELSE t.outcome END,
@@ -253,12 +265,13 @@ export const ExecutionRuns = {
          INSERT INTO execution_attempts (execution_id, attempt, worker_id, host, pgid, status, started_at, error, result_summary)
          SELECT t.id, t.attempt, t.worker_id, t.host, t.pgid, t.outcome, t.started_at, t.error, t.summary FROM target t WHERE t.retry
          ON CONFLICT (execution_id, attempt) DO NOTHING
-       )${fire ? finishEventsCte('$4', '$5') : ''}
+       )${fire ? finishEventsCte('$5', '$6') : ''}
        SELECT ${table.columns}, finished_attempt, retried FROM moved`,
       [
         JSON.stringify(rows),
         backoff.baseSeconds,
         backoff.capSeconds,
+        rows.map((row) => row.id),
         ...(fire ? [events!.executionFinished ?? null, events!.actionTrigger ?? null] : []),
       ],
     );
@@ -284,12 +297,15 @@ export const ExecutionRuns = {
     }
     const result = await table.query<{ id: string }>(
       db,
-      `UPDATE executions e SET status = 'requested', worker_id = NULL, lease_expires_at = NULL, started_at = NULL, deadline_at = NULL
-         FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, worker_id bigint, attempt integer)
-        WHERE e.id = x.id AND e.worker_id = x.worker_id AND e.attempt = x.attempt
-          AND (e.status = 'scheduled' OR (e.status = 'running' AND e.pgid IS NULL)) AND e.lease_expires_at > clock_timestamp()
+      `WITH locked AS MATERIALIZED (
+         SELECT id, worker_id, attempt, status, pgid, lease_expires_at FROM executions WHERE id = ANY($2::bigint[]) FOR UPDATE
+       )
+       UPDATE executions e SET status = 'requested', worker_id = NULL, lease_expires_at = NULL, started_at = NULL, deadline_at = NULL
+         FROM locked l JOIN jsonb_to_recordset($1::jsonb) AS x(id bigint, worker_id bigint, attempt integer) ON x.id = l.id
+        WHERE e.id = l.id AND l.worker_id = x.worker_id AND l.attempt = x.attempt
+          AND (l.status = 'scheduled' OR (l.status = 'running' AND l.pgid IS NULL)) AND l.lease_expires_at > clock_timestamp()
        RETURNING e.id`,
-      [JSON.stringify(claims.map((claim) => ({ id: claim.id, worker_id: claim.fence.workerId, attempt: claim.fence.attempt })))],
+      [JSON.stringify(claims.map((claim) => ({ id: claim.id, worker_id: claim.fence.workerId, attempt: claim.fence.attempt }))), claims.map((claim) => claim.id)],
     );
     return result.rows.map((row) => Number(row.id));
   },

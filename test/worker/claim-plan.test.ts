@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/pool.js';
-import { ExecutionRepository } from '../../src/repositories/executions.js';
+import { ExecutionRepository, fenceOf } from '../../src/repositories/executions.js';
 import { uniqueName } from '../../src/testing/fixtures/unique.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { useTransactionPerTest } from '../support/db.js';
@@ -86,10 +86,34 @@ describe('the worker queue at volume', () => {
     await seedQueue(ctx.db);
     // The sweeps also read each swept row's worker host: a table of a few rows that the planner may well scan.
     const leases = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepExpiredLeases(db));
-    expect(leases.indexes).toContain('executions_lease_idx');
+    expect(leases.indexes, JSON.stringify(leases.indexes)).toContain('executions_lease_idx');
     expect(leases.seqScans).not.toContain('executions');
     const deadlines = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepDeadlines(db, { graceSeconds: 30 }));
     expect(deadlines.indexes).toContain('executions_deadline_idx');
     expect(deadlines.seqScans).not.toContain('executions');
+  });
+
+  it('a completion batch, the process groups and a hand-back look their rows up by primary key, not through every running execution', async () => {
+    const workerId = await seedQueue(ctx.db);
+    // Hundreds running, as with several workers busy (it runs last: its rolled-back updates leave dead index entries).
+    await ctx.db.query(
+      `UPDATE executions SET status = 'running', worker_id = $1, started_at = now(), lease_expires_at = now() + interval '1 hour',
+              deadline_at = now() + interval '1 hour', finished_at = NULL
+        WHERE id IN (SELECT id FROM executions WHERE status = 'succeeded' LIMIT 300)`,
+      [workerId],
+    );
+    await analyze(ctx.db, 'executions');
+    const claimed = await ExecutionRepository.claimAndStart(ctx.db, { workerId, limit: 16, defaultTimeoutSeconds: 600 });
+    const fences = claimed.map((execution) => ({ id: execution.id, fence: fenceOf(execution) }));
+    for (const [name, call] of [
+      ['recordProcessGroups', (db: Executor) => ExecutionRepository.recordProcessGroups(db, fences.map((f, i) => ({ ...f, pgid: 5000 + i })))],
+      ['finishMany', (db: Executor) => ExecutionRepository.finishMany(db, fences.map((f) => ({ ...f, status: 'succeeded' as const, result: {} })))],
+    ] as const) {
+      const plan = await indexesUsed(ctx.db, call);
+      expect({ name, indexes: plan.indexes.filter((index) => index.startsWith('executions_')) }).toEqual({ name, indexes: ['executions_pkey'] });
+      expect(plan.seqScans).not.toContain('executions');
+    }
+    const handBack = await indexesUsed(ctx.db, (db) => ExecutionRepository.handBack(db, fences));
+    expect(handBack.indexes.filter((index) => index.startsWith('executions_'))).toEqual(['executions_pkey']);
   });
 });
