@@ -39,6 +39,14 @@ export function compiledSchema(key: string, schema: Record<string, unknown>): Va
 }
 
 /**
+ * `schema` compiled without the keyed cache, for a caller that keeps its own
+ * (request-execution's per-action plans, which also check the schema itself).
+ */
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  return ajv.compile(schema);
+}
+
+/**
  * ajv's errors as one line per problem, each naming where it is (`payload.
  * body.count must be integer`), never the value found there.
  */

@@ -19,7 +19,8 @@ import { ActionRepository, type Action } from '../repositories/actions.js';
 import { ExecutionRepository, type Execution } from '../repositories/executions.js';
 import type { JsonObject } from '../repositories/packs.js';
 import type { TemplateContext } from '../rules/templates/index.js';
-import { compiledSchema, describeSchemaErrors, firstErrorField } from './json-schema-validator.js';
+import type { ValidateFunction } from 'ajv';
+import { compileSchema, describeSchemaErrors, firstErrorField } from './json-schema-validator.js';
 import { isRenderedDefault, renderParameterDefaults, templatesIn } from './parameter-defaults.js';
 
 /** The key of a stored secret parameter: `{"$secret": "<ciphertext>"}`. */
@@ -125,11 +126,11 @@ export function prepareExecutionParams(action: RequestedAction, params: unknown,
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
     throw new ValidationError(`${ENTITY}.params must be an object of parameter → value`, { entity: ENTITY, field: 'params' });
   }
-  const schema = action.paramSchema as Record<string, unknown>;
-  const properties = propertiesOf(schema);
-  const values = withoutNullForNullDefault(action, structuredClone(params) as JsonObject);
-  for (const [name, property] of Object.entries(properties)) {
-    if (property.immutable !== true) continue;
+  const plan = paramsPlanOf(action);
+  // Only the top level is changed here; ajv fills defaults deeper only when the schema declares some there.
+  const values = plan.nestedDefaults ? (structuredClone(params) as JsonObject) : { ...(params as JsonObject) };
+  for (const name of plan.nullDefaults) if (values[name] === null) delete values[name];
+  for (const [name, property] of plan.immutable) {
     if (Object.hasOwn(values, name)) {
       if (isDeepStrictEqual(values[name], property.default) && !templatesIn(property.default)) continue;
       if (isRenderedDefault(name, values[name], property, values, context)) continue;
@@ -137,16 +138,15 @@ export function prepareExecutionParams(action: RequestedAction, params: unknown,
     }
     if (Object.hasOwn(property, 'default') && property.default !== null) values[name] = structuredClone(property.default);
   }
-  if (Object.keys(schema).length > 0) {
-    const validate = compiledSchema(`action:${action.id}:${action.updatedAt.getTime()}`, { ...withoutNullDefaults(schema), type: 'object' });
-    if (!validate(values)) {
-      throw new ValidationError(`parameters of action '${action.ref}' do not validate: ${describeSchemaErrors(validate.errors, 'params')}`, {
-        entity: ENTITY,
-        field: firstErrorField(validate.errors, 'params'),
-      });
-    }
+  const validate = plan.validate;
+  if (validate !== null && !validate(values)) {
+    throw new ValidationError(`parameters of action '${action.ref}' do not validate: ${describeSchemaErrors(validate.errors, 'params')}`, {
+      entity: ENTITY,
+      field: firstErrorField(validate.errors, 'params'),
+    });
   }
-  const secrets = secretNames(schema).filter((name) => values[name] !== undefined);
+  if (plan.secrets.length === 0) return { params: values, masked: values };
+  const secrets = plan.secrets.filter((name) => values[name] !== undefined);
   if (secrets.length === 0) return { params: values, masked: values };
   if (cipher === undefined) {
     throw new ConfigError(
@@ -161,6 +161,73 @@ export function prepareExecutionParams(action: RequestedAction, params: unknown,
     masked[name] = MASKED_PARAM;
   }
   return { params: stored, masked };
+}
+
+/** What `prepareExecutionParams` needs of an action's schema, worked out once per version of the action. */
+interface ParamsPlan {
+  /** The action's paramSchema object this plan was made from (a new object means a re-read row: checked again). */
+  schema: unknown;
+  /** The compiled validator (null defaults dropped), or null when the schema is empty. */
+  validate: ValidateFunction | null;
+  /** Top-level parameters marked `secret: true`. */
+  secrets: string[];
+  /** Top-level parameters marked `immutable: true`, with their property. */
+  immutable: [string, Record<string, unknown>][];
+  /** Top-level parameters whose default is null ("no value"). */
+  nullDefaults: string[];
+  /** Whether the schema declares a default below the top level (ajv then fills the given values in: cloned first). */
+  nestedDefaults: boolean;
+}
+
+/** Plans kept (each with its compiled validator), least recently used dropped first. */
+const PLAN_CACHE_SIZE = 500;
+const plans = new Map<string, ParamsPlan>();
+
+/**
+ * The plan of `action`'s parameters, cached under its id and updated_at (an
+ * edit of the action bumps updated_at, so it is planned again). The schema
+ * object is compared too, so a caller holding a changed schema under the
+ * same key (a test, an action built by hand) never gets a stale plan.
+ */
+function paramsPlanOf(action: RequestedAction): ParamsPlan {
+  const key = `${action.id}:${action.updatedAt.getTime()}`;
+  const cached = plans.get(key);
+  if (cached !== undefined && (cached.schema === action.paramSchema || isDeepStrictEqual(cached.schema, action.paramSchema))) {
+    // The same schema read again: the next call with this object is found by identity.
+    cached.schema = action.paramSchema;
+    plans.delete(key);
+    plans.set(key, cached);
+    return cached;
+  }
+  const schema = action.paramSchema as Record<string, unknown>;
+  const properties = propertiesOf(schema);
+  const entries = Object.entries(properties);
+  const plan: ParamsPlan = {
+    schema: action.paramSchema,
+    validate: Object.keys(schema).length > 0 ? compileSchema({ ...withoutNullDefaults(schema), type: 'object' }) : null,
+    secrets: secretNames(schema),
+    immutable: entries.filter(([, property]) => property.immutable === true),
+    nullDefaults: entries.filter(([, property]) => property.default === null).map(([name]) => name),
+    nestedDefaults: entries.some(([, property]) => declaresDefault(property, true)),
+  };
+  if (cached !== undefined) plans.delete(key);
+  else if (plans.size >= PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
+  plans.set(key, plan);
+  return plan;
+}
+
+/** Whether `schema` has a `default` anywhere below its own (which `skipOwn` leaves out: a top-level parameter's default). */
+function declaresDefault(schema: unknown, skipOwn: boolean): boolean {
+  if (schema === null || typeof schema !== 'object') return false;
+  if (Array.isArray(schema)) return schema.some((item) => declaresDefault(item, false));
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (keyword === 'default') {
+      if (!skipOwn) return true;
+      continue;
+    }
+    if (declaresDefault(value, false)) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DecryptionError, InvalidReferenceError, ValidationError } from '../../src/errors.js';
-import { maskSecretParams, requestExecution, revealSecretParams, SECRET_PARAM_KEY } from '../../src/engine/request-execution.js';
+import { maskSecretParams, prepareExecutionParams, requestExecution, revealSecretParams, SECRET_PARAM_KEY, type RequestedAction } from '../../src/engine/request-execution.js';
 import { SecretCipher } from '../../src/crypto/secrets.js';
 import { expectErrorType } from '../../src/testing/assertions.js';
 import { ActionFixture } from '../../src/testing/fixtures/actions.js';
@@ -94,5 +94,52 @@ describe('requestExecution', () => {
     expect(await countExecutions()).toBe(0);
     // Without the secret given there is nothing to encrypt.
     expect((await requestExecution(ctx.db, action.ref, {})).params).toEqual({ host: 'localhost' });
+  });
+});
+
+describe('prepareExecutionParams (its schema planned once per version of the action)', () => {
+  const actionWith = (paramSchema: Record<string, unknown>, updatedAt: Date, id = 9_000_001): RequestedAction => ({
+    id,
+    ref: 'plan.act',
+    enabled: true,
+    disabledReason: null,
+    paramSchema,
+    updatedAt,
+  });
+
+  it('plans an edited action again: a parameter made secret and immutable after the edit is encrypted and kept', () => {
+    const before = actionWith({ type: 'object', properties: { token: { type: 'string' }, mode: { type: 'string', default: 'a' } } }, new Date(1_000));
+    expect(prepareExecutionParams(before, { token: 't', mode: 'b' }, cipher).params).toEqual({ token: 't', mode: 'b' });
+    const after = actionWith(
+      { type: 'object', properties: { token: { type: 'string', secret: true }, mode: { type: 'string', default: 'a', immutable: true } } },
+      new Date(2_000),
+    );
+    const prepared = prepareExecutionParams(after, { token: 't' }, cipher);
+    expect(prepared.masked).toEqual({ token: '********', mode: 'a' });
+    expect(prepared.params.token).toHaveProperty(SECRET_PARAM_KEY);
+    expect(() => prepareExecutionParams(after, { token: 't', mode: 'b' }, cipher)).toThrow(/'mode' of action 'plan.act' is immutable/);
+  });
+
+  it('does not serve the plan of another schema under the same id and updated_at (an action built by hand)', () => {
+    const at = new Date(3_000);
+    const open = actionWith({ type: 'object', properties: { n: { type: 'integer' } } }, at, 9_000_002);
+    expect(prepareExecutionParams(open, { n: 1, extra: true }, cipher).params).toEqual({ n: 1, extra: true });
+    const closed = actionWith({ type: 'object', properties: { n: { type: 'integer' } }, additionalProperties: false }, at, 9_000_002);
+    expect(() => prepareExecutionParams(closed, { n: 1, extra: true }, cipher)).toThrow(/unknown property 'extra'/);
+  });
+
+  it('never changes the parameters given, also when the schema fills defaults in below the top level', () => {
+    const action = actionWith(
+      {
+        type: 'object',
+        properties: { options: { type: 'object', properties: { retries: { type: 'integer', default: 3 } } }, level: { type: 'string', default: 'info' } },
+      },
+      new Date(4_000),
+      9_000_003,
+    );
+    const given = { options: {} };
+    const prepared = prepareExecutionParams(action, given, cipher);
+    expect(prepared.params).toEqual({ options: { retries: 3 }, level: 'info' });
+    expect(given).toEqual({ options: {} });
   });
 });
