@@ -116,3 +116,21 @@ describe('POST /api/v1/webhooks/{name}', () => {
     expect((await ctx.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(0);
   });
 });
+
+describe('a webhook while the database is away', () => {
+  it('answers 503 ATTUNE_DATABASE_UNAVAILABLE at once rather than hanging the caller', async () => {
+    const { createPool } = await import('../../src/db/pool.js');
+    const { testApp } = await import('./support.js');
+    // Nothing listens on port 1: every connection attempt is refused.
+    const away = createPool({ url: 'postgres://postgres@127.0.0.1:1/attune_away', connectTimeoutMs: 1000, maxConnections: 1 });
+    const { app } = await testApp(away, apiConfig({ security: { enableAuth: false } }));
+    try {
+      const response = await call(app, { method: 'POST', url: '/api/v1/webhooks/deploy', payload: { a: 1 } });
+      expect(response.statusCode).toBe(503);
+      expect(response.data.error.code).toBe('ATTUNE_DATABASE_UNAVAILABLE');
+    } finally {
+      await app.close();
+      await away.end();
+    }
+  });
+});
