@@ -21,8 +21,10 @@ CREATE TABLE event_queue (
 
 -- Every event inserted, by any statement, is queued in that statement, and
 -- the rules role is woken once per statement (not once per row).
+-- Trigger functions that write tables keep the migrator's search_path (attune, public):
+-- a session with another search_path (psql, a tool naming attune.events) still finds them.
 CREATE FUNCTION enqueue_events() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   INSERT INTO event_queue (event_id) SELECT id FROM new_events;
   PERFORM pg_notify('attune_events', '');

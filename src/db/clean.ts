@@ -9,7 +9,8 @@ import { TABLES_CHILDREN_FIRST } from './tables.js';
  * taking ACCESS EXCLUSIVE locks. The migration history is left alone.
  */
 export async function cleanTables(db: Executor): Promise<void> {
-  const sql = TABLES_CHILDREN_FIRST.map((table) => `DELETE FROM ${table};`).join('\n');
+  // Deleting logged tables (packs, rules, …) writes the notifications log, so it is emptied once more at the end.
+  const sql = [...TABLES_CHILDREN_FIRST.map((table) => `DELETE FROM ${table};`), 'DELETE FROM notifications;'].join('\n');
   try {
     await db.query(sql);
   } catch (error) {

@@ -1,7 +1,7 @@
 /**
  * Attune's tables in dependency order: a table appears after every table
  * it references (the thirteen of the data model, then the pack tables of
- * migrations 0017 and 0018, and the API's tokens of 0035). Cleaning walks it backwards; tools that report per table use
+ * migrations 0017 and 0018, and the API's tokens of 0027). Cleaning walks it backwards; tools that report per table use
  * it as their order.
  */
 export const TABLES = [

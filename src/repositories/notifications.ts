@@ -31,7 +31,7 @@ export const NOTIFICATION_ENTITY_TYPES = [
 export type NotificationEntityType = (typeof NOTIFICATION_ENTITY_TYPES)[number];
 
 /**
- * The channel of the log (migration 0040): rows the database writes for every
+ * The channel of the log (migration 0028): rows the database writes for every
  * change the live stream shows, read by id. NOTIFYed once per transaction.
  */
 export const NOTIFICATION_LOG_CHANNEL = 'attune_stream';

@@ -1,5 +1,5 @@
 /**
- * The schedules table (migration 0025): one row per distinct timer (timer
+ * The schedules table (migration 0021): one row per distinct timer (timer
  * trigger ref + trigger parameters) of the enabled rules of active packs.
  * Rules with the same parameters share a row, so a tick is one event that
  * each of them matches once. Every statement here is one round trip.

@@ -18,7 +18,7 @@ import { SensorRunner, SENSORS_DEFAULTS, type SensorsSettings } from './sensor-r
 import { RULES_CHANGED_CHANNEL } from './timers-role.js';
 import { Wakeup } from './wake.js';
 
-/** Sensor changes are announced here (migration 0025); pack activation on attune_rules_changed. */
+/** Sensor changes are announced here (migration 0021); pack activation on attune_rules_changed. */
 export const SENSORS_CHANGED_CHANNEL = 'attune_sensors_changed';
 
 export interface SensorsRoleOptions {

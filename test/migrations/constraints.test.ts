@@ -71,7 +71,7 @@ const VALID: Record<string, (p: Parents) => Values> = {
   identities: () => ({ login: uniqueName('u') }),
   api_tokens: (p) => ({ identity_id: p.identity.id, name: 'ci', token_hash: Buffer.from(uniqueName('tok').padEnd(32, '-').slice(0, 32)) }),
   executions: () => ({ action_ref: 'core.echo' }),
-  // The worker's tables (migrations 0031 and 0032): a replaced attempt, and an output chunk.
+  // The worker's tables (migrations 0023 and 0024): a replaced attempt, and an output chunk.
   execution_attempts: (p) => ({ execution_id: p.execution.id, attempt: 1, status: 'failed' }),
   execution_output: (p) => ({ execution_id: p.execution.id, attempt: 1, seq: 0, stream: 'stdout', data: 'hello\n' }),
   inquiries: (p) => ({ execution_id: p.execution.id, prompt: 'Go?' }),

@@ -92,7 +92,7 @@ const DOCUMENTED: Record<(typeof TABLES)[number], Record<string, string>> = {
     login: 'text!', display_name: 'text', email: 'text', password_hash: 'text?', attributes: 'jsonb', is_active: 'boolean',
     role: 'text!',
   },
-  // The API's tokens (migration 0035): only the SHA-256 of each token is kept.
+  // The API's tokens (migration 0027): only the SHA-256 of each token is kept.
   api_tokens: {
     identity_id: 'bigint!', name: 'text!', kind: 'text!', token_hash: 'bytea!', expires_at: 'timestamptz?', revoked_at: 'timestamptz?',
     last_used_at: 'timestamptz?',
@@ -117,7 +117,7 @@ const DOCUMENTED: Record<(typeof TABLES)[number], Record<string, string>> = {
   },
   pack_file_contents: { sha256: 'text!', size: 'bigint!', content: 'bytea!' },
   pack_files: { pack_id: 'bigint!', path: 'text!', size: 'bigint!', content_id: 'bigint!', sha256: 'text!', executable: 'boolean!' },
-  // The worker's tables (docs/database.md, migrations 0031 and 0032): replaced attempts and output chunks.
+  // The worker's tables (docs/database.md, migrations 0023 and 0024): replaced attempts and output chunks.
   execution_attempts: {
     execution_id: 'bigint!', attempt: 'integer!', worker_id: 'bigint?', host: 'text?', pgid: 'integer?', status: 'text!',
     started_at: 'timestamptz?', finished_at: 'timestamptz!', error: 'text?', result_summary: 'jsonb?',
@@ -334,7 +334,7 @@ describe('indexes', () => {
     ['executions', 'executions_action_ref_created_at_idx', 'btree (action_ref, created_at DESC, id DESC)', null],
     ['executions', 'executions_parent_id_idx', 'btree (parent_id)', null],
     ['executions', 'executions_enforcement_id_idx', 'btree (enforcement_id)', null],
-    // 0030 replaced executions_runnable_idx (created_at order) with the claim's (run_after, id), runner type included.
+    // 0022 replaced executions_runnable_idx (created_at order) with the claim's (run_after, id), runner type included.
     ['executions', 'executions_claim_idx', 'btree (run_after, id) INCLUDE (runner_type)', "(status = 'requested'::text)"],
     ['executions', 'executions_deadline_idx', 'btree (deadline_at)', "(status = ANY (ARRAY['running'::text, 'canceling'::text]))"],
     ['execution_attempts', 'execution_attempts_worker_id_idx', 'btree (worker_id)', null],
@@ -356,7 +356,7 @@ describe('indexes', () => {
     );
     expect(declared.length).toBeGreaterThanOrEqual(30);
     // An index a later migration drops (0016 drops pack_id indexes that its unique (pack_id, name) keys replace;
-    // 0030 replaces the runnable index with the claim's).
+    // 0022 replaces the runnable index with the claim's).
     const dropped = new Set(loadMigrations().flatMap((m) => [...m.sql.matchAll(/DROP\s+INDEX\s+(\w+)/gi)].map((match) => match[1]!)));
     expect(dropped).toEqual(new Set(['runtimes_pack_id_idx', 'triggers_pack_id_idx', 'rules_pack_id_idx', 'executions_runnable_idx']));
     const missing = declared.filter((d) => !dropped.has(d.name) && !indexes.some((i) => i.name === d.name && i.table === d.table && i.unique === d.unique));

@@ -43,9 +43,9 @@ export const DATA_MODEL_FOREIGN_KEYS: readonly [table: string, column: string, t
   ['pack_files', 'content_id', 'pack_file_contents', 'RESTRICT'],
   // The rules role's queue (migration 0020): a queued event leaves the queue with it.
   ['event_queue', 'event_id', 'events', 'CASCADE'],
-  // The API's tokens (migration 0035) go with their identity.
+  // The API's tokens (migration 0027) go with their identity.
   ['api_tokens', 'identity_id', 'identities', 'CASCADE'],
-  // The worker's tables (migrations 0031, 0032): an execution's replaced
+  // The worker's tables (migrations 0023, 0024): an execution's replaced
   // attempts and its output go with it; an attempt outlives its worker's row.
   ['execution_attempts', 'execution_id', 'executions', 'CASCADE'],
   ['execution_attempts', 'worker_id', 'workers', 'SET NULL'],

@@ -1,5 +1,5 @@
 -- Execution status changes are logged per statement, not per row: measured
--- on 5,000 rows in 50 statements, the row trigger of 0040 doubled the cost of
+-- on 5,000 rows in 50 statements, the row trigger of 0028 doubled the cost of
 -- status updates (one INSERT per row), a statement trigger with transition
 -- tables adds about a third (one INSERT … SELECT per statement), and updates
 -- that leave the status alone (lease renewals) cost about the same either
@@ -8,7 +8,7 @@
 DROP TRIGGER executions_log_status ON executions;
 
 CREATE FUNCTION log_execution_status_changes() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   INSERT INTO notifications (channel, entity_type, entity_id, activity, state, content)
   SELECT 'attune_stream', 'execution', n.id, 'status_changed', 'delivered',

@@ -10,7 +10,7 @@
 -- state 'created' never see them); rows on other channels keep the outbox
 -- behaviour of 0014 for code that still writes them.
 COMMENT ON COLUMN notifications.state IS
-  'Deprecated (0040): notifications are a log read by id; log rows are written delivered';
+  'Deprecated (0028): notifications are a log read by id; log rows are written delivered';
 
 -- One NOTIFY per transaction for the log (identical payloads fold), instead of
 -- one per row: a batch of a thousand executions wakes each stream hub once.
@@ -20,7 +20,7 @@ CREATE TRIGGER notifications_notify AFTER INSERT ON notifications
   EXECUTE FUNCTION notify_notification();
 
 CREATE FUNCTION notify_notification_log() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM new_notifications WHERE channel = 'attune_stream') THEN
     PERFORM pg_notify('attune_stream', '');
@@ -35,7 +35,7 @@ CREATE TRIGGER notifications_notify_log AFTER INSERT ON notifications
 
 -- Inserts: one INSERT … SELECT per statement from its transition table.
 CREATE FUNCTION log_inserted() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_TABLE_NAME = 'executions' THEN
     INSERT INTO notifications (channel, entity_type, entity_id, activity, state, content)
@@ -89,7 +89,7 @@ CREATE TRIGGER packs_log_inserted AFTER INSERT ON packs
 -- function, so the frequent updates that leave status alone (lease renewals,
 -- heartbeats) cost nothing here.
 CREATE FUNCTION log_status_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
   content JSONB;
   activity TEXT := 'status_changed';
@@ -121,7 +121,7 @@ CREATE TRIGGER inquiries_log_status AFTER UPDATE OF status ON inquiries
 
 -- Rules and packs change rarely: a row per changed or deleted row, per statement.
 CREATE FUNCTION log_component_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'rules' THEN
     INSERT INTO notifications (channel, entity_type, entity_id, activity, state, content)
