@@ -10,7 +10,7 @@ import type { Executor } from '../../db/pool.js';
 import { ActionRepository } from '../../repositories/actions.js';
 import { EXECUTION_STATUSES, ExecutionRepository, type Execution, type ExecutionStatus } from '../../repositories/executions.js';
 import type { ApiContext, ApiInstance } from '../app.js';
-import { toHttp } from '../case.js';
+import { snakeName } from '../case.js';
 import { maskParams } from '../mask.js';
 import { listBody, listPage } from '../pagination.js';
 import { IdParams, JsonObject, ListOf, ListQuery, One, Timestamp, errors } from '../schemas.js';
@@ -36,8 +36,13 @@ async function paramSchemas(db: Executor, executions: readonly Execution[]): Pro
 export async function executionsToHttp(db: Executor, executions: readonly Execution[]): Promise<Record<string, unknown>[]> {
   const schemas = await paramSchemas(db, executions);
   return executions.map((e) => {
-    const { pgid: _pgid, ...shown } = e as Execution & { pgid?: unknown };
-    return toHttp({ ...shown, params: maskParams(e.params, (e.actionId !== null && schemas.get(e.actionId)) || {}) });
+    // One pass, no rest/spread copies: a list page maps 50 rows of 25 fields on every request.
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(e)) {
+      if (key === 'pgid') continue;
+      out[snakeName(key)] = key === 'params' ? maskParams(e.params, (e.actionId !== null && schemas.get(e.actionId)) || {}) : e[key as keyof Execution];
+    }
+    return out;
   });
 }
 
