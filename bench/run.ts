@@ -61,6 +61,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Any
   { group: 'events', load: async () => (await import('./cases/webhooks.js')).webhookCases },
   { group: 'executions', load: async () => (await import('./cases/cli.js')).cliCases },
   { group: 'executions', load: async () => (await import('./cases/up.js')).upCases },
+  { group: 'executions', load: async () => (await import('./cases/api.js')).apiCases },
 ];
 
 async function main(): Promise<number> {
