@@ -27,6 +27,14 @@ export function camelName(name: string): string {
   return converted;
 }
 
+/** `packRef` → `pack_ref`, as a type. */
+export type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `_${Lowercase<Head>}`}${SnakeCase<Tail>}`
+  : S;
+
+/** An entity's HTTP shape: every field, snake_case (what `toHttp` returns, field for field). */
+export type HttpShape<T> = { [K in keyof T & string as SnakeCase<K>]: unknown };
+
 /** An entity for a response: its top-level field names in snake_case, values untouched. */
 export function toHttp<T extends object>(entity: T): Record<string, unknown> {
   const out: Record<string, unknown> = {};
