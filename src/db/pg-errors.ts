@@ -72,6 +72,7 @@ export function mapPgError(error: unknown, entity?: string, secretFields: readon
       // The driver error's detail holds the key's value: keep it off a secret's error entirely.
       return new AlreadyExistsError(`${target ?? 'row'} already exists${shown}`, { entity: target, field, value, cause });
     case '23503':
+    case '23001': // restrict_violation: what PostgreSQL 18 raises for ON DELETE RESTRICT (15 raises 23503)
       return new InvalidReferenceError(describeForeignKey(pg, target, secret), { entity: target, field, value, cause });
     case '23502':
       return new ValidationError(`${target ?? 'row'}.${pg.column ?? '?'} is required`, { entity: target, field: pg.column, cause });

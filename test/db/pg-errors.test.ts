@@ -41,6 +41,13 @@ describe('mapPgError on real PostgreSQL errors', () => {
     expect(error.message).toContain('still referenced');
   });
 
+  it('ON DELETE RESTRICT (23001 on PostgreSQL 18, 23503 before) → InvalidReferenceError too', async () => {
+    await ctx.db.query(`CREATE TEMP TABLE rparent (id int primary key); CREATE TEMP TABLE rchild (p int references rparent(id) ON DELETE RESTRICT); INSERT INTO rparent VALUES (1); INSERT INTO rchild VALUES (1)`);
+    const error = await mappedFrom('DELETE FROM rparent', [], 'rparent');
+    expect(error).toBeInstanceOf(InvalidReferenceError);
+    expect(error.message).toContain('still referenced');
+  });
+
   it('23502 not-null violation → ValidationError naming the column', async () => {
     const error = await mappedFrom(`INSERT INTO packs (ref, version, name) VALUES ('p', '1.0.0', NULL)`, [], 'pack');
     expect(error).toBeInstanceOf(ValidationError);

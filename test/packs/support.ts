@@ -1,5 +1,5 @@
 /** Helpers for the pack reader tests: temporary pack folders and reading them. */
-import { mkdtemp, mkdir, rm, writeFile, cp } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -21,7 +21,11 @@ afterAll(async () => {
 /** Writes `files` (path → text) under a new temporary folder; returns the folder. */
 export async function writePack(files: Record<string, string>, copyFrom?: string): Promise<string> {
   const dir = await tempDir();
-  if (copyFrom !== undefined) await cp(copyFrom, dir, { recursive: true });
+  if (copyFrom !== undefined) {
+    await cp(copyFrom, dir, { recursive: true });
+    // The source may be read-only (CI lays the shared data without write bits): the copy must take stand-ins.
+    await makeWritable(dir);
+  }
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content);
@@ -53,3 +57,13 @@ export async function errorsOf(source: PackSource): Promise<PackProblem[]> {
 }
 
 export const MINIMAL_PACK_YAML = 'ref: demo\nname: Demo pack\nversion: 1.0.0\n';
+
+/** Adds the owner's write bit to a folder tree, as a copy of read-only data needs before files are added to it. */
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, ((await stat(dir)).mode & 0o7777) | 0o200);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(path);
+    else if (entry.isFile()) await chmod(path, ((await stat(path)).mode & 0o7777) | 0o200);
+  }
+}
