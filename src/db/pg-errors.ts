@@ -107,7 +107,7 @@ export async function mapErrors<T>(entity: string, run: () => Promise<T>, secret
 
 /** Parses PostgreSQL's `Key (a, b)=(x, y) …` detail into field and value. */
 function parseKeyDetail(detail: string | undefined): { field: string; value: string } | undefined {
-  const match = detail?.match(/^Key \((.+?)\)=\((.*)\) (?:already exists|is not present|is still referenced)/s);
+  const match = detail?.match(/^Key \((.+?)\)=\((.*)\) (?:already exists|is not present|is still referenced|is referenced)/s);
   if (!match) return undefined;
   return { field: match[1]!, value: match[2]! };
 }
@@ -115,7 +115,8 @@ function parseKeyDetail(detail: string | undefined): { field: string; value: str
 function describeForeignKey(pg: PgErrorLike, entity: string | undefined, secret: boolean): string {
   const keyed = parseKeyDetail(pg.detail);
   const referenced = pg.detail?.match(/in table "([^"]+)"/)?.[1];
-  if (pg.detail?.includes('is still referenced')) {
+  // 23001 (ON DELETE RESTRICT, PostgreSQL 18) says "is referenced from"; 23503 on a delete says "is still referenced from".
+  if (pg.code === '23001' || /is (still )?referenced from/.test(pg.detail ?? '')) {
     return `${entity ?? 'row'} is still referenced from ${referenced ?? 'another table'}`;
   }
   if (keyed) {
