@@ -16,9 +16,12 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       exclude: ['src/**/*.d.ts'],
       reporter: ['text-summary', 'html', 'json-summary'],
-      // A few points under what the suite reaches (about 89% of statements and
-      // 85% of branches), so a real drop fails the run and noise does not.
-      thresholds: { statements: 85, branches: 80, functions: 85, lines: 87 },
+      // A few points under what the suite reaches (87.6% of statements, 79.6% of
+      // branches, 90.2% of functions, 90.8% of lines), so a real drop fails the
+      // run and noise does not. Code that runs in the role processes the tests
+      // spawn (attune worker, rules, timers, sensors, up) is exercised there but
+      // not measured, which is why branches sit lower than before the platform.
+      thresholds: { statements: 85, branches: 77, functions: 87, lines: 88 },
     },
   },
 });
