@@ -357,3 +357,17 @@ export const claimRules: Rules = {
   leaseSeconds: { check: is.integer(1, MAX_LEASE_SECONDS) },
   runnerTypes: { check: is.stringArray({ maxItems: 100, maxLength: 64 }) },
 };
+
+/**
+ * The queue's pick, shared by `claim` and `claimAndStart`: the oldest
+ * runnable rows ($2 of them, of the runner types $4 when not null), locked
+ * with SKIP LOCKED, as `picked(picked_id)`. One text, so the claim index
+ * (and its plan test) serves both.
+ */
+export const PICK_RUNNABLE = `WITH picked AS MATERIALIZED (
+         SELECT id AS picked_id FROM executions
+          WHERE status = 'requested' AND run_after <= clock_timestamp()
+            AND ($4::text[] IS NULL OR runner_type = ANY($4::text[]))
+          ORDER BY run_after, id LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       )`;

@@ -8,6 +8,7 @@ import {
   DEFAULT_LEASE_SECONDS,
   ENTITY,
   MAX_LEASE_SECONDS,
+  PICK_RUNNABLE,
   checkFence,
   assertStatus,
   byQueueOrder,
@@ -139,13 +140,7 @@ export const ExecutionQueue = {
     // unqualified columns unambiguous.
     const result = await table.query(
       db,
-      `WITH picked AS MATERIALIZED (
-         SELECT id AS picked_id FROM executions
-          WHERE status = 'requested' AND run_after <= clock_timestamp()
-            AND ($4::text[] IS NULL OR runner_type = ANY($4::text[]))
-          ORDER BY run_after, id LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       )
+      `${PICK_RUNNABLE}
        UPDATE executions
           SET status = 'scheduled', worker_id = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::integer)
          FROM picked

@@ -25,6 +25,7 @@ import {
   ENTITY,
   MAX_CLAIM_BATCH,
   MAX_LEASE_SECONDS,
+  PICK_RUNNABLE,
   byQueueOrder,
   capped,
   checkFence,
@@ -118,13 +119,7 @@ export const ExecutionRuns = {
     validateInput(ENTITY, options, claimAndStartRules, 'create');
     const result = await table.query(
       db,
-      `WITH picked AS MATERIALIZED (
-         SELECT id AS picked_id FROM executions
-          WHERE status = 'requested' AND run_after <= clock_timestamp()
-            AND ($4::text[] IS NULL OR runner_type = ANY($4::text[]))
-          ORDER BY run_after, id LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       )
+      `${PICK_RUNNABLE}
        UPDATE executions
           SET status = 'running', worker_id = $1, lease_expires_at = clock_timestamp() + make_interval(secs => $3::integer),
               started_at = clock_timestamp(), pgid = NULL,
