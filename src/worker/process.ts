@@ -38,6 +38,8 @@ export interface ProcessOptions {
 export interface ProcessSpec {
   command: string;
   args: readonly string[];
+  /** argv[0] of the process; default `command`. */
+  argv0?: string;
   cwd: string;
   /** The complete environment (nothing is inherited). */
   env: Record<string, string>;
@@ -90,6 +92,7 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
     let child: ChildProcess;
     try {
       child = spawn(spec.command, spec.args, {
+        ...(spec.argv0 === undefined ? {} : { argv0: spec.argv0 }),
         cwd: spec.cwd,
         env: spec.env,
         detached: true,

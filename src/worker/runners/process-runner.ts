@@ -79,6 +79,8 @@ export async function resolveEntryPoint(input: RunnerInput): Promise<string> {
 export interface ProcessPlan {
   command: string;
   args: string[];
+  /** argv[0] when it is not `command` (a program run as the word a command named it by). */
+  argv0?: string;
   /** Default: the run's `work` folder. */
   cwd?: string;
   stdin?: string;
@@ -114,6 +116,7 @@ export async function runPlannedProcess(
       const spec: ProcessSpec = {
         command: planned.command,
         args: planned.args,
+        argv0: planned.argv0,
         cwd: planned.cwd ?? directory.work,
         env,
         stdin: planned.stdin,

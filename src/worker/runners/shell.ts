@@ -4,12 +4,16 @@
  * directory. Templates in `cmd` were rendered before the run. The action's
  * own parameters are also exported as environment variables, named as
  * declared, so a command can read values without quoting them into its text.
+ * A command of plain words naming a program is exec'd as bash would exec it,
+ * without bash's start-up (direct-command.ts).
  */
 import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { DEFAULT_SAFE_PATH, environmentValue, isValidVariableName } from '../environment.js';
+import { directCommand } from './direct-command.js';
 import {
   actionParameters,
+  declaredVariables,
   isRunnerOutcome,
   processResult,
   runPlannedProcess,
@@ -85,18 +89,28 @@ export class ShellRunner implements Runner {
   constructor(private readonly options: ProcessRunnerOptions = {}) {}
 
   async run(input: RunnerInput): Promise<RunnerOutcome> {
-    const outcome = await runPlannedProcess(input, this.options, async () => {
+    const outcome = await runPlannedProcess(input, this.options, async (directory) => {
       const cmd = input.parameters.cmd;
       if (typeof cmd !== 'string' || cmd.trim() === '') throw new RunRefused('cmd must be a non-empty string');
       refuseSudo(input.parameters);
+      const cwd = (await workingDirectoryParameter(input.parameters)) ?? directory.work;
+      const runnerVariables = parameterVariables(actionParameters(input));
+      const declared = declaredVariables(input);
+      // The child's PATH: the action's own when it declares one (as the environment will hold).
+      const childPath = declared.PATH ?? this.options.path ?? DEFAULT_SAFE_PATH;
+      const direct = await directCommand(cmd, childPath, cwd, { ...runnerVariables, ...declared });
+      if (direct !== undefined) {
+        return {
+          command: direct.file,
+          args: direct.args,
+          argv0: direct.argv0,
+          cwd,
+          environment: { runnerVariables, declared, fixedVariables: direct.variables },
+        };
+      }
       const shell = await findShell(['bash', 'sh'], this.options.path ?? DEFAULT_SAFE_PATH);
       if (shell === undefined) throw new RunRefused('neither bash nor sh is on the PATH of action processes');
-      return {
-        command: shell,
-        args: ['-c', cmd],
-        cwd: await workingDirectoryParameter(input.parameters),
-        environment: { runnerVariables: parameterVariables(actionParameters(input)) },
-      };
+      return { command: shell, args: ['-c', cmd], cwd, environment: { runnerVariables, declared } };
     });
     if (isRunnerOutcome(outcome)) return outcome;
     return toRunnerOutcome(input, outcome, withStackStormShellFields(processResult(outcome)));
