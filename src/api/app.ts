@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -33,6 +32,7 @@ import { bearerToken, installAuthentication } from './auth/authenticate.js';
 import { installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { ENTITY_SCHEMAS } from './entities.js';
 import { ErrorBody } from './schemas.js';
 import { actionRoutes } from './routes/actions.js';
@@ -152,6 +152,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addSchema(ErrorBody);
   for (const schema of ENTITY_SCHEMAS) app.addSchema(schema);
 
+  // The first onRequest hook: security headers on every response, the authentication's 401 and 403 included.
+  installSecurityHeaders(base);
   // Before any plugin's onRoute hook: declares public plugin routes and the rate limits of write routes.
   installAuthentication(base, { db, enabled: config.security.enableAuth });
   app.addHook('onRoute', (route: RouteOptions) => {
@@ -185,25 +187,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     done();
   });
 
-  await app.register(fastifyHelmet, {
-    // Suited to the web UI served at / later and to Swagger UI: everything from this origin, nothing inline but styles.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'", 'data:'],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        // Not upgrade-insecure-requests: the UI is also reached over plain http (a LAN address), where it would send every script request to https and load nothing.
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
   if (config.api.corsOrigins.length > 0) {
     const any = config.api.corsOrigins.includes('*');
     await app.register(fastifyCors, {

@@ -1,8 +1,11 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import fastifyHelmet from '@fastify/helmet';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { ensureFirstAdmin } from '../../src/api/auth/first-admin.js';
+import { SECURITY_HEADERS } from '../../src/api/security-headers.js';
 import { createApiRole } from '../../src/api/server.js';
 import { DEFAULT_MIGRATIONS_DIR } from '../../src/db/migrator.js';
 import { ActionFixture, PackFixture, ExecutionFixture, createTestPool } from '../../src/testing/index.js';
@@ -84,6 +87,48 @@ describe('hardening', () => {
     const allowed = await call(app, { method: 'GET', url: '/healthz', headers: { origin: 'https://ui.example.com' } });
     expect(allowed.headers['access-control-allow-origin']).toBe('https://ui.example.com');
     await app.close();
+  });
+
+  it('sends exactly the security headers @fastify/helmet sent with the CSP the API had given it, in its order, on every response (401 and 403 too)', async () => {
+    // The reference: @fastify/helmet with the options buildApp used to register it with.
+    const reference = Fastify();
+    await reference.register(fastifyHelmet, {
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'", 'data:'],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          upgradeInsecureRequests: null,
+        },
+      },
+    });
+    reference.get('/', async () => ({}));
+    const helmetHeaders = Object.entries((await reference.inject({ url: '/' })).headers).filter(([name]) => !['content-type', 'content-length', 'date', 'connection'].includes(name));
+    await reference.close();
+    expect(helmetHeaders.length).toBeGreaterThanOrEqual(10);
+    expect(SECURITY_HEADERS.map(([name, value]) => [name.toLowerCase(), value])).toEqual(helmetHeaders);
+
+    const { auth } = await signedIn(ctx.db, 'viewer');
+    const responses = {
+      ok: await call(api.app, { method: 'GET', url: '/api/v1/executions?limit=1', headers: auth }),
+      invalid: await call(api.app, { method: 'GET', url: '/api/v1/executions/abc', headers: auth }),
+      unauthenticated: await call(api.app, { method: 'GET', url: '/api/v1/executions' }),
+      forbidden: await call(api.app, { method: 'POST', url: '/api/v1/packs', headers: auth }),
+      unknown: await call(api.app, { method: 'GET', url: '/api/v1/no-such-route' }),
+      health: await call(api.app, { method: 'HEAD', url: '/healthz' }),
+    };
+    expect(Object.fromEntries(Object.entries(responses).map(([name, r]) => [name, r.statusCode]))).toEqual({ ok: 200, invalid: 400, unauthenticated: 401, forbidden: 403, unknown: 404, health: 200 });
+    for (const [name, response] of Object.entries(responses)) {
+      const sent = Object.entries(response.headers).filter(([header]) => helmetHeaders.some(([h]) => h === header));
+      expect(sent, name).toEqual(helmetHeaders);
+    }
   });
 
   it('refuses a body over the limit with 413, and rate-limits writes and logins with 429', async () => {
