@@ -62,6 +62,7 @@ const FACTORIES: { group: string; load: () => Promise<(ctx: BenchContext) => Any
   { group: 'executions', load: async () => (await import('./cases/cli.js')).cliCases },
   { group: 'executions', load: async () => (await import('./cases/up.js')).upCases },
   { group: 'executions', load: async () => (await import('./cases/api.js')).apiCases },
+  { group: 'events', load: async () => (await import('./cases/end-to-end.js')).endToEndCases },
 ];
 
 async function main(): Promise<number> {
