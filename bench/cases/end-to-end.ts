@@ -170,7 +170,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
   let waiting: { left: Set<string>; resolve(): void } | undefined;
   /** The child-process wait: woken by `attune_stream`, or after POLL_MS without one. */
   let streamWake: (() => void) | undefined;
-  const waitStats = { reads: 0, notified: 0, timer: 0 };
+  const waitStats = { reads: 0, notified: 0, timer: 0, readMs: [] as number[] };
 
   /** Stage figures per case, printed at exit. */
   const marks = new Map<string, OpMarks[]>();
@@ -467,6 +467,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
           };
         });
         waitStats.reads++;
+        const readStart = performance.now();
         row = (
           await c.pool.query<Row>(
             `SELECT count(*) AS total, count(*) FILTER (WHERE x.status <> 'succeeded') AS left,
@@ -478,6 +479,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
             [ids],
           )
         ).rows[0]!;
+        waitStats.readMs.push(performance.now() - readStart);
         if (Number(row.total) === BATCH && Number(row.left) === 0) break;
         await woken;
       }
@@ -595,7 +597,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
         `  ${'baseline (all cases)'.padEnd(24)} ${String(baselineStages.length).padStart(4)} ${f(m((x) => x.intake))}  ${f(m((x) => x.matching))}   claim + complete ${f(m((x) => x.claimComplete))}                       ${f(m((x) => x.intake + x.matching + x.claimComplete))}`,
       );
     }
-    if (waitStats.reads > 0) lines.push(`  (child-process wait: ${waitStats.reads} reads of the batch's executions, ${waitStats.notified} woken by attune_stream, ${waitStats.timer} after ${POLL_MS} ms)`);
+    if (waitStats.reads > 0) lines.push(`  (child-process wait: ${waitStats.reads} reads of the batch's executions, ${waitStats.notified} notifications, ${waitStats.timer} reads after ${POLL_MS} ms without one; a read took ${median(waitStats.readMs).toFixed(1)} ms at the median)`);
     process.stderr.write(`${lines.join('\n')}\n`);
   };
 
