@@ -4,30 +4,18 @@
  * answer; the maintenance role times out what nobody answered. Also the
  * fencing of output chunks and heartbeats from a stale worker.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { respondToInquiry } from '../../src/engine/inquiries.js';
 import { createMaintenanceRole } from '../../src/engine/maintenance.js';
 import { IllegalStateChangeError, ValidationError } from '../../src/errors.js';
 import { ExecutionOutputRepository, ExecutionRepository, fenceOf } from '../../src/repositories/executions.js';
 import { InquiryRepository } from '../../src/repositories/inquiries.js';
 import { WorkerRepository } from '../../src/repositories/workers.js';
-import { cleanDatabase, createTestPool, expectErrorType } from '../../src/testing/index.js';
-import type { WorkerRole } from '../../src/worker/worker.js';
-import { actionOn, silentLogger, tempDataDir, testWorker, waitFor, waitForStatus } from '../worker/worker-support.js';
+import { createTestPool, expectErrorType } from '../../src/testing/index.js';
+import { actionOn, silentLogger, useWorkerScene, waitFor, waitForStatus } from '../worker/worker-support.js';
 
 const pool = createTestPool();
-let dataDir: Awaited<ReturnType<typeof tempDataDir>>;
-let worker: WorkerRole | undefined;
-
-beforeEach(async () => {
-  await cleanDatabase(pool);
-  dataDir = await tempDataDir();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  await dataDir.remove();
-});
+const scene = useWorkerScene(pool);
 afterAll(() => pool.end());
 
 const schema = { type: 'object', properties: { approve: { type: 'boolean' } }, required: ['approve'] };
@@ -35,8 +23,7 @@ const schema = { type: 'object', properties: { approve: { type: 'boolean' } }, r
 async function askedInquiry(params: Record<string, unknown> = { schema, ttl: 60, route: 'ops', users: ['alice'] }) {
   const action = await actionOn(pool, 'inquiry');
   const execution = await ExecutionRepository.create(pool, { actionId: action.id, params });
-  worker = testWorker(pool, dataDir.path);
-  await worker.start();
+  await scene.start();
   await waitForStatus(pool, execution.id, ['paused']);
   const inquiry = await waitFor(async () => (await InquiryRepository.list(pool, { executionId: execution.id })).items[0], 'the inquiry');
   return { execution, inquiry };
@@ -48,7 +35,7 @@ describe('inquiries', () => {
     expect(inquiry).toMatchObject({ status: 'pending', route: 'ops', users: ['alice'], roles: [], responseSchema: schema });
     expect(inquiry.timeoutAt!.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
     expect(await ExecutionRepository.getById(pool, execution.id)).toMatchObject({ status: 'paused', leaseExpiresAt: null });
-    expect(worker!.activeExecutionIds).toEqual([]);
+    expect(scene.worker!.activeExecutionIds).toEqual([]);
   });
 
   it('a response that breaks the schema is refused naming the field, and changes nothing; a valid one succeeds the execution', async () => {

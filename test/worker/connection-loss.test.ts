@@ -7,32 +7,20 @@
  * the waiting backend is terminated with pg_terminate_backend.
  */
 import type pg from 'pg';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createPool } from '../../src/db/pool.js';
 import { ExecutionOutputRepository, ExecutionRepository } from '../../src/repositories/executions.js';
-import { cleanDatabase, createTestPool } from '../../src/testing/index.js';
+import { createTestPool } from '../../src/testing/index.js';
 import { OutputWriter } from '../../src/worker/output-writer.js';
-import type { WorkerRole } from '../../src/worker/worker.js';
 import { memoryLogger } from '../sensors/support.js';
-import { actionOn, silentLogger, tempDataDir, testWorker, waitFor, waitForStatus } from './worker-support.js';
+import { actionOn, silentLogger, useWorkerScene, waitFor, waitForStatus } from './worker-support.js';
 
 const APPLICATION = 'attune worker connection loss test';
 const pool = createTestPool();
 // The worker's own pool, named so the test finds its connections.
 const workerPool = createPool({ url: process.env.ATTUNE__DATABASE__URL!, maxConnections: 4, applicationName: APPLICATION });
 workerPool.on('error', () => undefined);
-let dataDir: Awaited<ReturnType<typeof tempDataDir>>;
-let worker: WorkerRole | undefined;
-
-beforeEach(async () => {
-  await cleanDatabase(pool);
-  dataDir = await tempDataDir();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  await dataDir.remove();
-});
+const scene = useWorkerScene(pool);
 afterAll(async () => {
   await workerPool.end();
   await pool.end();
@@ -64,8 +52,7 @@ it('output: a chunk whose write lost its connection is written again on a fresh 
   const action = await actionOn(pool, 'shell');
   const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'echo one; sleep 0.3; echo two' } });
   await whileLocked('LOCK TABLE execution_output IN EXCLUSIVE MODE', [], async () => {
-    worker = testWorker(workerPool, dataDir.path, { leaseSeconds: 30 });
-    await worker.start();
+    await scene.start({ leaseSeconds: 30 }, workerPool);
     await waitFor(async () => ((await terminateWaiters()) > 0 ? true : undefined), 'the output write to wait on the lock');
   });
   const done = await waitForStatus(pool, requested.id);
@@ -78,8 +65,7 @@ it('result: a completion whose write lost its connection is written again, and t
   const action = await actionOn(pool, 'shell');
   const { logger, lines } = memoryLogger();
   const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 0.3; echo done' } });
-  worker = testWorker(workerPool, dataDir.path, { leaseSeconds: 30, logger });
-  await worker.start();
+  await scene.start({ leaseSeconds: 30, logger }, workerPool);
   await waitForStatus(pool, requested.id, ['running']);
   // Hold the row (FOR NO KEY UPDATE: output rows, whose foreign key only shares it, still go in): the completion and any
   // renewal wait; terminate what waits until the result's write has been hit.
@@ -98,8 +84,7 @@ it('result: a completion whose write lost its connection is written again, and t
 it('output past the buffer bound while the database is away is dropped under one marker saying how much', { timeout: 60_000 }, async () => {
   const action = await actionOn(pool, 'shell');
   const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 60' } });
-  worker = testWorker(workerPool, dataDir.path, { leaseSeconds: 30, graceSeconds: 1 });
-  await worker.start();
+  await scene.start({ leaseSeconds: 30, graceSeconds: 1 }, workerPool);
   const running = await waitForStatus(pool, requested.id, ['running']);
   const fence = { workerId: running.workerId!, attempt: running.attempt };
   const writer = new OutputWriter(workerPool, running.id, fence, [], silentLogger, { maxBufferedBytes: 10 });

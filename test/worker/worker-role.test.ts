@@ -3,41 +3,23 @@
  * runner's success, failure, timeout and cancel; output stored in chunks,
  * capped; retries with back-off and the attempt history; graceful stop.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cancelExecution } from '../../src/engine/cancel-execution.js';
 import { ExecutionAttemptRepository, ExecutionOutputRepository, ExecutionRepository } from '../../src/repositories/executions.js';
 import { WorkerRepository } from '../../src/repositories/workers.js';
-import { cleanDatabase, createTestPool } from '../../src/testing/index.js';
-import type { WorkerRole } from '../../src/worker/worker.js';
-import { actionOn, tempDataDir, testWorker, waitFor, waitForStatus } from './worker-support.js';
+import { createTestPool } from '../../src/testing/index.js';
+import { actionOn, useWorkerScene, waitFor, waitForStatus } from './worker-support.js';
 
 const pool = createTestPool();
-let dataDir: Awaited<ReturnType<typeof tempDataDir>>;
-let worker: WorkerRole | undefined;
-
-beforeEach(async () => {
-  await cleanDatabase(pool);
-  dataDir = await tempDataDir();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  await dataDir.remove();
-});
+const scene = useWorkerScene(pool);
 afterAll(() => pool.end());
-
-async function startWorker(overrides: Parameters<typeof testWorker>[2] = {}): Promise<WorkerRole> {
-  worker = testWorker(pool, dataDir.path, overrides);
-  await worker.start();
-  return worker;
-}
 
 describe('runs', () => {
   it('shell: success with output stored in chunks, the result holding exit code and tails', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'echo hello; echo oops >&2' } });
     expect(requested.runnerType).toBe('shell');
-    await startWorker();
+    await scene.start();
     const done = await waitForStatus(pool, requested.id);
     expect(done).toMatchObject({ status: 'succeeded', error: null, attempt: 1, leaseExpiresAt: null });
     expect(done.result).toMatchObject({ exit_code: 0, stdout: 'hello', stderr: 'oops', succeeded: true });
@@ -48,7 +30,7 @@ describe('runs', () => {
   it('shell: failure, with the exit code and the error', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'exit 3' } });
-    await startWorker();
+    await scene.start();
     const done = await waitForStatus(pool, requested.id);
     expect(done).toMatchObject({ status: 'failed', error: 'the process exited with code 3' });
     expect(done.result).toMatchObject({ exit_code: 3 });
@@ -57,7 +39,7 @@ describe('runs', () => {
   it('timeout: the execution timeout kills the process group and ends in timeout', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 30' }, timeoutSeconds: 1 });
-    await startWorker();
+    await scene.start();
     const done = await waitForStatus(pool, requested.id);
     expect(done.status).toBe('timeout');
     expect(done.error).toContain('did not finish within 1 seconds');
@@ -68,7 +50,7 @@ describe('runs', () => {
     const shell = await actionOn(pool, 'shell');
     const a = await ExecutionRepository.create(pool, { actionId: noop.id });
     const b = await ExecutionRepository.create(pool, { actionId: shell.id, params: { cmd: 'true' } });
-    await startWorker({ runnerTypes: ['noop'] });
+    await scene.start({ runnerTypes: ['noop'] });
     expect((await waitForStatus(pool, a.id)).status).toBe('succeeded');
     expect((await ExecutionRepository.getById(pool, b.id)).status).toBe('requested');
   });
@@ -76,7 +58,7 @@ describe('runs', () => {
   it('output larger than the cap is stored up to the cap, with the marker, and the run still succeeds', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'head -c 300000 /dev/zero | tr "\\0" x; echo; echo done' } });
-    await startWorker({ outputCapBytes: 100_000 });
+    await scene.start({ outputCapBytes: 100_000 });
     const done = await waitForStatus(pool, requested.id);
     expect(done.status).toBe('succeeded');
     const stdout = await ExecutionOutputRepository.text(pool, done.id, 1, 'stdout');
@@ -87,13 +69,13 @@ describe('runs', () => {
 
   it('a background child forked by the action is killed with its group when the run times out', async () => {
     const action = await actionOn(pool, 'shell');
-    const marker = `${dataDir.path}/child-pid`;
+    const marker = `${scene.dataDir}/child-pid`;
     const requested = await ExecutionRepository.create(pool, {
       actionId: action.id,
       params: { cmd: `sleep 60 & echo $! > ${marker}; wait` },
       timeoutSeconds: 1,
     });
-    await startWorker();
+    await scene.start();
     const done = await waitForStatus(pool, requested.id);
     expect(done.status).toBe('timeout');
     const { readFile } = await import('node:fs/promises');
@@ -108,7 +90,7 @@ describe('cancel', () => {
   it('a running execution goes to canceling, the worker kills it, and it ends canceled', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 30' } });
-    await startWorker();
+    await scene.start();
     await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the process group');
     const { execution } = await cancelExecution(pool, requested.id);
     expect(execution.status).toBe('canceling');
@@ -134,7 +116,7 @@ describe('retries', () => {
   it('a failing run is retried up to max_attempts with back-off, and every attempt is kept', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'echo try; exit 1' }, maxAttempts: 3 });
-    await startWorker({ backoff: { baseSeconds: 1, capSeconds: 1 } });
+    await scene.start({ backoff: { baseSeconds: 1, capSeconds: 1 } });
     const done = await waitForStatus(pool, requested.id);
     expect(done).toMatchObject({ status: 'failed', attempt: 3 });
     const attempts = await ExecutionAttemptRepository.listForExecution(pool, requested.id);
@@ -153,7 +135,7 @@ describe('retries', () => {
     const action = await actionOn(pool, 'shell');
     const plain = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 10' }, timeoutSeconds: 1, maxAttempts: 2 });
     const retried = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 10' }, timeoutSeconds: 1, maxAttempts: 2, retryOnTimeout: true });
-    await startWorker();
+    await scene.start();
     expect(await waitForStatus(pool, plain.id)).toMatchObject({ status: 'timeout', attempt: 1 });
     expect(await waitForStatus(pool, retried.id)).toMatchObject({ status: 'timeout', attempt: 2 });
   });
@@ -161,34 +143,34 @@ describe('retries', () => {
 
 describe('registration and stop', () => {
   it('registers its row with a session and heartbeats; stop marks it inactive', async () => {
-    const started = await startWorker({ name: 'worker-under-test' });
+    const started = await scene.start({ name: 'worker-under-test' });
     const row = await WorkerRepository.getByName(pool, 'worker-under-test');
     expect(row).toMatchObject({ id: started.workerId, status: 'active' });
     expect(row.session).toMatch(/^[0-9a-f-]{36}$/);
     expect(row.capabilities).toMatchObject({ slots: 4 });
     await started.stop();
-    worker = undefined;
+    scene.worker = undefined;
     expect((await WorkerRepository.getByName(pool, 'worker-under-test')).status).toBe('inactive');
   });
 
   it('graceful stop lets a running execution finish within the grace period', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 1; echo finished' } });
-    const started = await startWorker({ graceSeconds: 20 });
+    const started = await scene.start({ graceSeconds: 20 });
     // Started, not just claimed: a claim whose runner has not started yet is handed back by stop.
     await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the process group');
     await started.stop();
-    worker = undefined;
+    scene.worker = undefined;
     expect(await ExecutionRepository.getById(pool, requested.id)).toMatchObject({ status: 'succeeded', result: expect.objectContaining({ stdout: 'finished' }) });
   });
 
   it('past the grace period the run is killed and left to the lease sweep (nothing written by the worker)', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 30' } });
-    const started = await startWorker({ graceSeconds: 0 });
+    const started = await scene.start({ graceSeconds: 0 });
     await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the process group');
     await started.stop();
-    worker = undefined;
+    scene.worker = undefined;
     const left = await ExecutionRepository.getById(pool, requested.id);
     expect(left.status).toBe('running');
     const [swept] = await ExecutionRepository.expireLeases(pool, { asOf: new Date(Date.now() + 60_000) });

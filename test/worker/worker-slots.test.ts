@@ -3,25 +3,13 @@
  * the completion is still being written: with one slot, the next execution
  * is claimed and started while the previous one's result waits on a lock.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ExecutionRepository } from '../../src/repositories/executions.js';
-import { cleanDatabase, createTestPool } from '../../src/testing/index.js';
-import type { WorkerRole } from '../../src/worker/worker.js';
-import { actionOn, tempDataDir, testWorker, waitForStatus } from './worker-support.js';
+import { createTestPool } from '../../src/testing/index.js';
+import { actionOn, useWorkerScene, waitForStatus } from './worker-support.js';
 
 const pool = createTestPool();
-let dataDir: Awaited<ReturnType<typeof tempDataDir>>;
-let worker: WorkerRole | undefined;
-
-beforeEach(async () => {
-  await cleanDatabase(pool);
-  dataDir = await tempDataDir();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  await dataDir.remove();
-});
+const scene = useWorkerScene(pool);
 afterAll(() => pool.end());
 
 describe('slots', () => {
@@ -29,8 +17,7 @@ describe('slots', () => {
     const shell = await actionOn(pool, 'shell');
     const noop = await actionOn(pool, 'noop');
     const first = await ExecutionRepository.create(pool, { actionId: shell.id, params: { cmd: 'sleep 1' } });
-    worker = testWorker(pool, dataDir.path, { slots: 1, leaseSeconds: 20 });
-    await worker.start();
+    const worker = await scene.start({ slots: 1, leaseSeconds: 20 });
     await waitForStatus(pool, first.id, ['running']);
     const second = await ExecutionRepository.create(pool, { actionId: noop.id });
     // Hold the first row: its completion (and lease renewal) waits on the lock once its process ends.

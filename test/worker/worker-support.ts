@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { afterEach, beforeEach } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { ExecutionRepository, FINAL_EXECUTION_STATUSES, type Execution, type ExecutionStatus } from '../../src/repositories/executions.js';
 import type { JsonObject } from '../../src/repositories/packs.js';
 import type { RunnerType } from '../../src/repositories/actions.js';
-import { ActionFixture, PackFixture } from '../../src/testing/index.js';
+import { ActionFixture, cleanDatabase, PackFixture } from '../../src/testing/index.js';
 import { createWorkerRole, type WorkerOptions, type WorkerRole } from '../../src/worker/worker.js';
 import { FAST_PROCESS } from './helpers.js';
 
@@ -37,6 +38,48 @@ export function testWorker(pool: pg.Pool, dataDir: string, overrides: Partial<Wo
 export async function tempDataDir(): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), 'attune-worker-'));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** What a worker test holds per test: its data folder and the worker under test. */
+export interface WorkerTestScene {
+  /** This test's data folder (fresh for each test). */
+  readonly dataDir: string;
+  /** The worker under test; stopped after the test. A test that stops it itself sets it back to undefined. */
+  worker: WorkerRole | undefined;
+  /** Makes a test worker on `on` (default: the scene's pool) in this test's data folder, starts it, and keeps it as `worker`. */
+  start(overrides?: Partial<WorkerOptions>, on?: pg.Pool): Promise<WorkerRole>;
+}
+
+/**
+ * The per-test life of a worker test: a clean database and a fresh data
+ * folder before each test; the worker stopped and the folder removed after.
+ */
+export function useWorkerScene(pool: pg.Pool): WorkerTestScene {
+  let folder: Awaited<ReturnType<typeof tempDataDir>> | undefined;
+  const scene: WorkerTestScene = {
+    get dataDir() {
+      if (folder === undefined) throw new Error('the data folder exists only inside a test');
+      return folder.path;
+    },
+    worker: undefined,
+    async start(overrides = {}, on = pool) {
+      const worker = testWorker(on, scene.dataDir, overrides);
+      scene.worker = worker;
+      await worker.start();
+      return worker;
+    },
+  };
+  beforeEach(async () => {
+    await cleanDatabase(pool);
+    folder = await tempDataDir();
+  });
+  afterEach(async () => {
+    await scene.worker?.stop();
+    scene.worker = undefined;
+    await folder?.remove();
+    folder = undefined;
+  });
+  return scene;
 }
 
 /** An action of a fresh pack on `runnerType`. */
