@@ -184,6 +184,17 @@ export const ApiTokenRepository = {
     return table.fromRow(result.rows[0]!);
   },
 
+  /**
+   * Revokes a token that is not revoked yet: true for the one call that did
+   * (of any number made at once), false when it was revoked already. What a
+   * one-use token is used up with.
+   */
+  async revokeUnrevoked(db: Executor, id: number): Promise<boolean> {
+    assertId(id, ENTITY);
+    const result = await table.query(db, 'UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+    return result.rowCount === 1;
+  },
+
   /** Revokes every usable token of an identity (deactivation, password change); returns how many. */
   async revokeAllFor(db: Executor, identityId: number): Promise<number> {
     assertId(identityId, ENTITY, 'identityId');

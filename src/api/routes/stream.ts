@@ -36,7 +36,8 @@ async function ticketPrincipal(ctx: ApiContext, request: FastifyRequest): Promis
   if (typeof ticket !== 'string') return null;
   const found = await ApiTokenRepository.authenticate(ctx.db, ticket);
   if (found === null || found.token.kind !== 'login' || found.token.name !== TICKET_NAME) return null;
-  await ApiTokenRepository.revoke(ctx.db, found.token.id);
+  // Used up by exactly one request, however many present it at once.
+  if (!(await ApiTokenRepository.revokeUnrevoked(ctx.db, found.token.id))) return null;
   return { identity: found.identity, login: found.identity.login, role: found.identity.role, tokenId: found.token.id };
 }
 
