@@ -11,8 +11,10 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { pino } from 'pino';
 import Fastify, {
   LogController,
+  type FastifyServerOptions,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
@@ -32,7 +34,7 @@ import { bearerToken, installAuthentication } from './auth/authenticate.js';
 import { installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
-import { installSecurityHeaders } from './security-headers.js';
+import { installResponseHeaders } from './security-headers.js';
 import { ENTITY_SCHEMAS } from './entities.js';
 import { ErrorBody } from './schemas.js';
 import { actionRoutes } from './routes/actions.js';
@@ -125,6 +127,36 @@ function rateLimitKey(request: FastifyRequest): string {
   return token === undefined ? `ip:${request.ip}` : `token:${hashToken(token).toString('base64url')}`;
 }
 
+type ChildLoggerFactory = NonNullable<FastifyServerOptions['childLoggerFactory']>;
+const CHINDINGS = pino.symbols.chindingsSym;
+/** The field of every log line that names the request. */
+const REQUEST_ID_LABEL = 'request_id';
+const NO_BINDINGS = Object.freeze({});
+
+function hasOwnKeys(object: object): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
+}
+
+/**
+ * A request's logger: the app's with the request id bound. pino's
+ * `child(bindings, {})` (Fastify's default) rebuilds the formatters and runs
+ * each bound value through the redaction (a wildcard path makes it inspect
+ * every value): a few µs per request for a request id, which is not a
+ * redacted path and holds none. Here the id is appended to the serialized
+ * bindings of a plain child, the same text pino writes; anything else (route
+ * logger options, a logger that is not pino) goes through pino.
+ */
+const requestLogger: ChildLoggerFactory = (logger, bindings, opts) => {
+  const id = (bindings as Record<string, unknown>)[REQUEST_ID_LABEL];
+  if (typeof id !== 'string' || hasOwnKeys(opts)) return logger.child(bindings, opts);
+  const child = logger.child(NO_BINDINGS) as unknown as Record<symbol, unknown>;
+  const chindings = child[CHINDINGS];
+  if (typeof chindings !== 'string') return logger.child(bindings, opts);
+  child[CHINDINGS] = `${chindings},"${REQUEST_ID_LABEL}":${JSON.stringify(id)}`;
+  return child as unknown as ReturnType<ChildLoggerFactory>;
+};
+
 /** Builds the API. Nothing listens until the caller does (`server.ts`); `app.close()` releases it. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { db, config } = options;
@@ -137,7 +169,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     trustProxy: config.api.trustProxy,
     requestIdHeader: false,
     // Through the log controller: the top-level options are deprecated (FSTDEP023/024 at every start).
-    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    logController: new LogController({ requestIdLogLabel: REQUEST_ID_LABEL, disableRequestLogging: true }),
+    childLoggerFactory: requestLogger,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
@@ -152,8 +185,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addSchema(ErrorBody);
   for (const schema of ENTITY_SCHEMAS) app.addSchema(schema);
 
-  // The first onRequest hook: security headers on every response, the authentication's 401 and 403 included.
-  installSecurityHeaders(base);
+  // The first onRequest hook: security headers and the request id on every response, the authentication's 401 and 403 included.
+  installResponseHeaders(base);
   // Before any plugin's onRoute hook: declares public plugin routes and the rate limits of write routes.
   installAuthentication(base, { db, enabled: config.security.enableAuth });
   app.addHook('onRoute', (route: RouteOptions) => {
@@ -166,12 +199,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     };
   });
 
-  // Request id on every response and log line; one line per request, at info, without headers or bodies.
-  // Callback-style hooks: an async hook costs every request a promise and a microtask turn for nothing awaited.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    void reply.header('x-request-id', request.id);
-    done(null, payload);
-  });
+  // One log line per request, at info, without headers or bodies (the request id is in every line).
+  // Callback-style hook: an async hook costs every request a promise and a microtask turn for nothing awaited.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;

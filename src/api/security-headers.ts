@@ -46,17 +46,21 @@ export const SECURITY_HEADERS: readonly (readonly [string, string])[] = Object.f
 ] as const);
 
 /**
- * Sets SECURITY_HEADERS on every response, errors included: the first
- * onRequest hook, so that a 401 or 403 from the authentication hook (which
- * helmet's hooks, registered after it, never reached) carries them too.
- * (helmet also removes X-Powered-By, which Fastify never sets.)
+ * Sets SECURITY_HEADERS and `X-Request-Id` (the request's id) on every
+ * response, errors included, on the raw response where no later reply
+ * state can drop them: the first onRequest hook, so that a 401 or 403 from
+ * the authentication hook (which helmet's hooks, registered after it, never
+ * reached) carries them too. One hook for both: the request id no longer
+ * needs an onSend hook, which made every response run Fastify's onSend
+ * chain. (helmet also removes X-Powered-By, which Fastify never sets.)
  */
-export function installSecurityHeaders(app: FastifyInstance): void {
+export function installResponseHeaders(app: FastifyInstance): void {
   const headers = SECURITY_HEADERS;
   const count = headers.length;
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const raw = reply.raw;
     for (let i = 0; i < count; i++) raw.setHeader(headers[i]![0], headers[i]![1]);
+    raw.setHeader('X-Request-Id', request.id);
     done();
   });
 }

@@ -83,6 +83,10 @@ describe('hardening', () => {
     const odd = await call(api.app, { method: 'GET', url: '/healthz', headers: { 'x-request-id': 'has spaces' } });
     expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(api.logs.text).toContain('"request_id":"abc-123"');
+    // The request's log line: the app's bindings and the request id, once, as pino would write them.
+    const line = api.logs.lines.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.request_id === 'abc-123' && entry.msg === 'request');
+    expect(line).toMatchObject({ app: 'attune', request_id: 'abc-123', method: 'GET', route: '/healthz', status: 200 });
+    expect(api.logs.lines.find((text) => text.includes('abc-123'))!.match(/"request_id"/g)).toHaveLength(1);
     const { app } = await testApp(forwardingExecutor(() => ctx.db), apiConfig({ api: { corsOrigins: ['https://ui.example.com'] } }));
     const allowed = await call(app, { method: 'GET', url: '/healthz', headers: { origin: 'https://ui.example.com' } });
     expect(allowed.headers['access-control-allow-origin']).toBe('https://ui.example.com');
