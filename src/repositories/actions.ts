@@ -177,6 +177,17 @@ export const ActionRepository = {
   findById: (db: Executor, id: number): Promise<Action | null> => table.findById(db, id),
   getById: (db: Executor, id: number): Promise<Action> => table.getById(db, id),
 
+  /**
+   * Only the parameter schema of the action `id`, or null when there is no
+   * such action: what showing an execution's parameters (secrets masked)
+   * needs, without reading and mapping the rest of the row on every request.
+   */
+  async findParamSchema(db: Executor, id: number): Promise<JsonObject | null> {
+    assertId(id, ENTITY);
+    const result = await table.query<{ param_schema: JsonObject }>(db, 'SELECT param_schema FROM actions WHERE id = $1', [id]);
+    return result.rows.length === 0 ? null : result.rows[0]!.param_schema;
+  },
+
   /** The action with this ref in the active version of its pack, or null. */
   async findByRef(db: Executor, ref: string): Promise<Action | null> {
     const { packRef, name } = splitComponentRef(ref, ENTITY);

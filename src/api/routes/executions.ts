@@ -25,11 +25,23 @@ import type { FastifyRequest } from 'fastify';
 
 const ExecutionRef = Type.Ref('Execution');
 
-/** The param schemas of the executions' actions, one lookup per distinct action. */
+/**
+ * The param schemas of the executions' actions, one lookup of the schema
+ * alone per distinct action (a single execution, the common case, without
+ * the Set and Promise.all).
+ */
 async function paramSchemas(db: Executor, executions: readonly Execution[]): Promise<Map<number, Record<string, unknown>>> {
+  const schemas = new Map<number, Record<string, unknown>>();
+  if (executions.length === 1) {
+    const id = executions[0]!.actionId;
+    const schema = id === null ? null : await ActionRepository.findParamSchema(db, id);
+    if (schema !== null) schemas.set(id!, schema);
+    return schemas;
+  }
   const ids = [...new Set(executions.map((e) => e.actionId).filter((id): id is number => id !== null))];
-  const actions = await Promise.all(ids.map((id) => ActionRepository.findById(db, id)));
-  return new Map(actions.filter((a) => a !== null).map((a) => [a.id, a.paramSchema]));
+  const found = await Promise.all(ids.map((id) => ActionRepository.findParamSchema(db, id)));
+  for (let i = 0; i < ids.length; i++) if (found[i] !== null) schemas.set(ids[i]!, found[i]!);
+  return schemas;
 }
 
 /**
