@@ -212,6 +212,14 @@ describe('action lookups', () => {
     expect(await expectErrorType(ActionRepository.getById(ctx.db, 999_999_999), NotFoundError)).toMatchObject({ field: 'id' });
   });
 
+  it('findParamSchema reads the parameter schema alone; null for no such action', async () => {
+    const schema = { type: 'object', properties: { password: { type: 'string', secret: true } } };
+    const action = await new ActionFixture().with({ paramSchema: schema }).create(ctx.db);
+    expect(await ActionRepository.findParamSchema(ctx.db, action.id)).toEqual(action.paramSchema);
+    expect(action.paramSchema).toMatchObject(schema);
+    expect(await ActionRepository.findParamSchema(ctx.db, 999_999_999)).toBeNull();
+  });
+
   it('findByRef finds nothing when the pack has no active version', async () => {
     const ref = uniqueName('inactive');
     const pack = await new PackFixture(ref).inactive().create(ctx.db);
