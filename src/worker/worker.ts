@@ -77,6 +77,10 @@ interface ActiveRun {
   fence: ExecutionFence;
   handle: RunHandle;
   renewal: NodeJS.Timeout;
+  /** True while a renewal (and its retries on a fresh connection) is on its way: the next tick then does not start another. */
+  renewing?: boolean;
+  /** Set once the run is over and its completion written (or given up): renewals stop. */
+  ended?: boolean;
   done: Promise<void>;
   /** True until the run's process (or database runner) is over; its completion may still be on its way to the database. */
   slotHeld: boolean;
@@ -235,6 +239,7 @@ export class WorkerRole implements Role {
     this.#runs.set(execution.id, run);
     this.#busy += 1;
     run.done = this.#execute(run).finally(() => {
+      run.ended = true;
       clearInterval(run.renewal);
       this.#runs.delete(execution.id);
       this.#releaseSlot(run);
@@ -290,12 +295,32 @@ export class WorkerRole implements Role {
     return Math.max(5_000, this.#options.leaseSeconds * 1000);
   }
 
-  /** Renews a run's lease; a lost lease (canceled, taken back) kills the run. A canceling row aborts it too. */
+  /**
+   * Renews a run's lease; a lost lease (canceled, taken back) kills the run.
+   * A canceling row aborts it too. A renewal that loses its connection is
+   * tried again at once on a fresh one, with a short back-off, rather than a
+   * third of a lease later: under repeated connection loss two missed
+   * renewals would let the lease run out while the run is healthy.
+   */
   async #renew(run: ActiveRun): Promise<void> {
+    if (run.renewing) return;
+    run.renewing = true;
     try {
-      const renewed = await ExecutionRepository.renewLease(this.#options.pool, run.execution.id, run.fence, this.#options.leaseSeconds);
-      if (renewed.status === 'canceling') run.handle.abort.abort();
+      const renewed = await retryOnConnectionLoss(
+        async () => (run.ended ? undefined : ExecutionRepository.renewLease(this.#options.pool, run.execution.id, run.fence, this.#options.leaseSeconds)),
+        {
+          // Past a lease's length the lease is gone anyway; the run's end stops the retries too.
+          maxMs: this.#options.leaseSeconds * 1000,
+          initialDelayMs: 50,
+          maxDelayMs: 500,
+          what: 'renewing the lease',
+          logger: this.#options.logger,
+          context: { executionId: run.execution.id },
+        },
+      );
+      if (renewed?.status === 'canceling') run.handle.abort.abort();
     } catch (error) {
+      if (run.ended) return;
       if (isAttuneError(error, 'ATTUNE_LEASE_LOST') || isAttuneError(error, 'ATTUNE_NOT_FOUND')) {
         this.#options.logger.warn({ executionId: run.execution.id }, 'lease lost: stopping the run');
         clearInterval(run.renewal);
@@ -303,6 +328,8 @@ export class WorkerRole implements Role {
       } else {
         this.#options.logger.warn({ executionId: run.execution.id, err: (error as Error).message }, 'lease renewal failed; retrying at the next renewal');
       }
+    } finally {
+      run.renewing = false;
     }
   }
 

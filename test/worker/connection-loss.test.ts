@@ -61,6 +61,29 @@ it('output: a chunk whose write lost its connection is written again on a fresh 
   expect(await ExecutionOutputRepository.text(pool, done.id, 1, 'stderr')).toBe('');
 });
 
+it('lease: a renewal whose connection was lost is tried again at once on a fresh one, and the run keeps its lease', { timeout: 60_000 }, async () => {
+  const action = await actionOn(pool, 'shell');
+  const { logger, lines } = memoryLogger();
+  const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 2.5; echo done' } });
+  // A 3-second lease is renewed every second: a renewal retried only at the next tick would leave a third of the lease.
+  await scene.start({ leaseSeconds: 3, logger }, workerPool);
+  await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the run to start');
+  const { rows } = await pool.query<{ at: Date }>('SELECT lease_expires_at AS at FROM executions WHERE id = $1', [requested.id]);
+  // Only the renewal writes the row while the process sleeps: hold the row, terminate the renewal waiting on it.
+  await whileLocked('SELECT id FROM executions WHERE id = $1 FOR NO KEY UPDATE', [requested.id], () =>
+    waitFor(async () => {
+      await terminateWaiters();
+      return lines.some((line) => line.msg === 'renewing the lease: database unavailable, retrying') ? true : undefined;
+    }, 'a renewal to lose its connection'),
+  );
+  await waitFor(async () => (lines.some((line) => line.msg === 'renewing the lease: written after the database came back') ? true : undefined), 'the renewal to be written again');
+  const { rows: after } = await pool.query<{ at: Date }>('SELECT lease_expires_at AS at FROM executions WHERE id = $1', [requested.id]);
+  expect(after[0]!.at.getTime()).toBeGreaterThan(rows[0]!.at.getTime());
+  const done = await waitForStatus(pool, requested.id);
+  expect(done).toMatchObject({ status: 'succeeded', attempt: 1 });
+  expect(lines.some((line) => line.msg === 'lease lost: stopping the run' || line.msg === 'lease renewal failed; retrying at the next renewal')).toBe(false);
+});
+
 it('result: a completion whose write lost its connection is written again, and the execution succeeds', { timeout: 60_000 }, async () => {
   const action = await actionOn(pool, 'shell');
   const { logger, lines } = memoryLogger();
