@@ -13,6 +13,13 @@ export interface BenchContext {
   quick: boolean;
 }
 
+/** The bench database's URL, from the bench connection's parameters (for pools and role processes of its own). */
+export function databaseUrlOf(client: pg.PoolClient): string {
+  const c = client as unknown as pg.Client;
+  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
+  return `postgres://${auth}${c.host}:${c.port}/${c.database}`;
+}
+
 /** Picks element `i` of a list, cycling. */
 export function cycle<T>(items: readonly T[], i: number): T {
   return items[((i % items.length) + items.length) % items.length]!;

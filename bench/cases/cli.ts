@@ -13,13 +13,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
 import { buildApp } from '../../src/api/app.js';
 import { defaults } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
 import type { BenchCase } from '../harness.js';
-import type { BenchContext } from '../context.js';
+import { type BenchContext, databaseUrlOf } from '../context.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -52,12 +51,6 @@ function node(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<voi
   });
 }
 
-function urlOf(client: pg.PoolClient): string {
-  const c = client as unknown as pg.Client;
-  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
-  return `postgres://${auth}${c.host}:${c.port}/${c.database}`;
-}
-
 export function cliCases(ctx: BenchContext): BenchCase[] {
   let apiUrl: string | undefined;
   const clientEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ATTUNE_API_URL: apiUrl, ATTUNE_CLI_CONFIG: join(ROOT, 'bench', 'no-cli-config.yaml'), NO_COLOR: '1' });
@@ -68,7 +61,7 @@ export function cliCases(ctx: BenchContext): BenchCase[] {
     const config = defaults();
     config.security.enableAuth = false;
     config.log.level = 'silent';
-    const pool = createPool({ url: urlOf(ctx.client), maxConnections: 4, applicationName: 'attune-bench-cli' });
+    const pool = createPool({ url: databaseUrlOf(ctx.client), maxConnections: 4, applicationName: 'attune-bench-cli' });
     const app = await buildApp({ db: pool, config, logger: createLogger('silent') });
     apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     // Nothing waits for this server at the end of the run.

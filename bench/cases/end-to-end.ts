@@ -47,6 +47,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { workerOptionsFrom } from '../../src/cli/commands/worker.js';
 import { loadConfig } from '../../src/config.js';
 import { SecretCipher } from '../../src/crypto/secrets.js';
 import { NotificationListener } from '../../src/db/listener.js';
@@ -59,8 +60,9 @@ import { PackRepository } from '../../src/repositories/packs.js';
 import { RuleRepository } from '../../src/repositories/rules.js';
 import { TriggerRepository } from '../../src/repositories/triggers.js';
 import { createWorkerRole, type WorkerRole } from '../../src/worker/worker.js';
+import { counter, type BenchContext, databaseUrlOf } from '../context.js';
 import type { BenchCase } from '../harness.js';
-import { counter, type BenchContext } from '../context.js';
+import { rawClaimAndComplete } from '../raw-queue.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ROLE_PROCESS = join(REPO_ROOT, 'test/faults/role-process.ts');
@@ -113,13 +115,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** The bench database's URL, from the bench connection's parameters. */
-function urlOf(client: pg.PoolClient): string {
-  const c = client as unknown as pg.Client;
-  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
-  return `postgres://${auth}${c.host}:${c.port}/${c.database}`;
 }
 
 interface Scene {
@@ -229,7 +224,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     await ctx.client.query('VACUUM (ANALYZE) executions');
   };
 
-  const roleConfig = () => loadConfig({ env: { ...ROLE_ENV, ATTUNE__DATABASE__URL: urlOf(ctx.client) }, envFiles: [] });
+  const roleConfig = () => loadConfig({ env: { ...ROLE_ENV, ATTUNE__DATABASE__URL: databaseUrlOf(ctx.client) }, envFiles: [] });
 
   const stopInProcess = async (): Promise<void> => {
     if (!inProcess) return;
@@ -303,21 +298,12 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     });
     const dataDir = mkdtempSync(join(tmpdir(), 'attune-bench-e2e-'));
     const worker = createWorkerRole({
+      ...workerOptionsFrom(config),
       pool: workerPool,
       listener: workerListener,
       logger: workerLogger.child({ role: 'worker' }),
       name: 'bench-e2e-worker',
-      slots: config.worker.slots,
-      leaseSeconds: config.worker.leaseSeconds,
-      runnerTypes: config.worker.runners,
-      graceSeconds: config.worker.graceSeconds,
-      pollIntervalMs: config.worker.pollIntervalMs,
-      heartbeatSeconds: config.worker.heartbeatSeconds,
       dataDir,
-      defaultTimeoutSeconds: config.execution.defaultTimeoutSeconds,
-      outputCapBytes: config.execution.outputCapBytes,
-      backoff: { baseSeconds: config.execution.retryBackoffBaseSeconds, capSeconds: config.execution.retryBackoffCapSeconds },
-      cipher: SecretCipher.fromConfig(config.security),
       observer: {
         claimed(executions) {
           claims.push({ t: now(), count: executions.length });
@@ -344,7 +330,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     const env = {
       ...process.env,
       ...ROLE_ENV,
-      ATTUNE__DATABASE__URL: urlOf(ctx.client),
+      ATTUNE__DATABASE__URL: databaseUrlOf(ctx.client),
       ATTUNE__WORKER__DATA_DIR: dataDir,
       ATTUNE__SENSORS__DATA_DIR: dataDir,
       ATTUNE__WORKER__NAME: 'bench-e2e-worker-process',
@@ -367,7 +353,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
         });
       });
     const [rules, worker] = await Promise.all([start('rules'), start('worker')]);
-    const url = urlOf(ctx.client);
+    const url = databaseUrlOf(ctx.client);
     const pool = createPool({ url, maxConnections: 1, applicationName: 'attune-bench-e2e-wait' });
     // Dropping the bench database at the end ends this connection: nothing to report then.
     const listener = new NotificationListener({ url, applicationName: 'attune-bench-e2e-wait listener', onError: () => undefined });
@@ -535,25 +521,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
       throw error;
     }
     const tMatch = performance.now();
-    let completed = 0;
-    for (;;) {
-      const claim = await db.query<{ id: string }>(
-        `UPDATE executions e SET status = 'running', worker_id = $3, started_at = clock_timestamp(),
-                lease_expires_at = clock_timestamp() + interval '60 seconds'
-           FROM (SELECT id FROM executions WHERE status = 'requested' AND run_after <= clock_timestamp() AND runner_type = ANY($1::text[])
-                  ORDER BY run_after, id LIMIT $2 FOR UPDATE SKIP LOCKED) AS picked
-          WHERE e.id = picked.id RETURNING e.id`,
-        [['http'], SLOTS, s.rawWorkerId],
-      );
-      if (claim.rows.length === 0) break;
-      await db.query(
-        `UPDATE executions SET status = 'succeeded', result = $2::jsonb, finished_at = clock_timestamp(), lease_expires_at = NULL
-          WHERE id = ANY($1::bigint[]) AND status = 'running'`,
-        [claim.rows.map((row) => row.id), JSON.stringify({ stdout: '', stderr: '' })],
-      );
-      completed += claim.rows.length;
-      if (claim.rows.length < SLOTS) break;
-    }
+    const completed = await rawClaimAndComplete(db, { runnerTypes: ['http'], slots: SLOTS, workerId: s.rawWorkerId });
     // Statements not counted: replayed from a recorded call (the harness's client-side timing).
     const replayed = ctx.exec.statements === sent;
     if (!ctx.exec.recording && !replayed) baselineStages.push({ intake: tIntake - t0, matching: tMatch - tIntake, claimComplete: performance.now() - tMatch });

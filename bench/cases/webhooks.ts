@@ -33,7 +33,7 @@ import { PackRepository } from '../../src/repositories/packs.js';
 import { RuleRepository } from '../../src/repositories/rules.js';
 import { createWorkerRole, type WorkerRole } from '../../src/worker/worker.js';
 import type { BenchCase } from '../harness.js';
-import type { BenchContext } from '../context.js';
+import { type BenchContext, databaseUrlOf } from '../context.js';
 
 const CORE_PACK_DIR = new URL('../../packs/core', import.meta.url).pathname;
 const PACK = 'bench_webhook';
@@ -52,12 +52,6 @@ interface Scene {
   port: number;
   agent: http.Agent;
   noop: { id: number; ref: string };
-}
-
-function urlOf(client: pg.PoolClient): string {
-  const c = client as unknown as pg.Client;
-  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
-  return `postgres://${auth}${c.host}:${c.port}/${c.database}`;
 }
 
 export function webhookCases(ctx: BenchContext): BenchCase[] {
@@ -83,7 +77,7 @@ export function webhookCases(ctx: BenchContext): BenchCase[] {
 
   const build = async (): Promise<Scene> => {
     if (scene) return scene;
-    const url = urlOf(ctx.client);
+    const url = databaseUrlOf(ctx.client);
     const logger = createLogger('silent');
     const pool = createPool({ url, maxConnections: 10, applicationName: 'attune-bench-webhook' });
     await registerPack(pool, CORE_PACK_DIR);

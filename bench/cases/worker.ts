@@ -34,7 +34,8 @@ import { ActionRepository } from '../../src/repositories/actions.js';
 import { PackRepository } from '../../src/repositories/packs.js';
 import { createWorkerRole, type WorkerRole } from '../../src/worker/worker.js';
 import type { BenchCase, Target } from '../harness.js';
-import type { BenchContext } from '../context.js';
+import { rawClaimAndComplete } from '../raw-queue.js';
+import { type BenchContext, databaseUrlOf } from '../context.js';
 
 export const WORKER_NOOP_TARGET: Target = { label: 'worker ≥ 0.80× raw SKIP LOCKED loop', min: 0.8 };
 export const WORKER_SHELL_TARGET: Target = { label: 'core.local true ≥ 0.70× spawning true', min: 0.7 };
@@ -66,13 +67,6 @@ interface Scene {
   rawWorkerId: number;
 }
 
-/** The bench database's URL, from the bench connection's parameters. */
-function urlOf(client: pg.PoolClient): string {
-  const c = client as unknown as pg.Client;
-  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
-  return `postgres://${auth}${c.host}:${c.port}/${c.database}`;
-}
-
 export function workerCases(ctx: BenchContext): BenchCase[] {
   const { db } = ctx;
   let scene: Scene | undefined;
@@ -99,7 +93,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
 
   const build = async (): Promise<Scene> => {
     if (scene) return scene;
-    const url = urlOf(ctx.client);
+    const url = databaseUrlOf(ctx.client);
     const pool = createPool({ url, maxConnections: 6, applicationName: 'attune-bench-worker' });
     await registerPack(pool, CORE_PACK_DIR);
     const pack = (await PackRepository.findByRef(db, PACK)) ?? (await PackRepository.create(db, { ref: PACK, version: '1.0.0', name: 'Bench worker' }));
@@ -179,26 +173,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
   /** Claims and completes the raw rows until none is left. */
   const rawDrain = async (): Promise<number> => {
     const s = await build();
-    let done = 0;
-    for (;;) {
-      const claim = await db.query<{ id: string }>(
-        `UPDATE executions e SET status = 'running', worker_id = $3, started_at = clock_timestamp(),
-                lease_expires_at = clock_timestamp() + interval '60 seconds'
-           FROM (SELECT id FROM executions WHERE status = 'requested' AND run_after <= clock_timestamp() AND runner_type = ANY($1::text[])
-                  ORDER BY run_after, id LIMIT $2 FOR UPDATE SKIP LOCKED) AS picked
-          WHERE e.id = picked.id RETURNING e.id`,
-        [['http'], SLOTS, s.rawWorkerId],
-      );
-      if (claim.rows.length === 0) break;
-      await db.query(
-        `UPDATE executions SET status = 'succeeded', result = $2::jsonb, finished_at = clock_timestamp(), lease_expires_at = NULL
-          WHERE id = ANY($1::bigint[]) AND status = 'running'`,
-        [claim.rows.map((row) => row.id), JSON.stringify({ stdout: '', stderr: '' })],
-      );
-      done += claim.rows.length;
-      if (claim.rows.length < SLOTS) break;
-    }
-    return done;
+    return rawClaimAndComplete(db, { runnerTypes: ['http'], slots: SLOTS, workerId: s.rawWorkerId });
   };
 
   /** `true` spawned `count` times, at most SLOTS at once. */

@@ -6,17 +6,14 @@
 import { resolve } from 'node:path';
 import { SecretCipher } from '../../crypto/secrets.js';
 import { createMaintenanceRole } from '../../engine/maintenance.js';
+import type { AttuneConfig } from '../../config-types.js';
 import type { Role } from '../../roles.js';
-import { createWorkerRole } from '../../worker/worker.js';
+import { createWorkerRole, type WorkerOptions } from '../../worker/worker.js';
 import type { RoleContext } from './roles.js';
 
-/** `attune worker`: one worker role. */
-export function buildWorkerRole(ctx: RoleContext): Role[] {
-  const { config } = ctx;
-  const worker = createWorkerRole({
-    pool: ctx.pool,
-    listener: ctx.listener,
-    logger: ctx.logger.child({ role: 'worker' }),
+/** The worker role's options from the configuration; the caller adds its pool, listener and logger. */
+export function workerOptionsFrom(config: AttuneConfig): Omit<WorkerOptions, 'pool' | 'listener' | 'logger'> {
+  return {
     ...(config.worker.name === undefined ? {} : { name: config.worker.name }),
     slots: config.worker.slots,
     leaseSeconds: config.worker.leaseSeconds,
@@ -29,6 +26,16 @@ export function buildWorkerRole(ctx: RoleContext): Role[] {
     outputCapBytes: config.execution.outputCapBytes,
     backoff: { baseSeconds: config.execution.retryBackoffBaseSeconds, capSeconds: config.execution.retryBackoffCapSeconds },
     cipher: SecretCipher.fromConfig(config.security),
+  };
+}
+
+/** `attune worker`: one worker role. */
+export function buildWorkerRole(ctx: RoleContext): Role[] {
+  const worker = createWorkerRole({
+    ...workerOptionsFrom(ctx.config),
+    pool: ctx.pool,
+    listener: ctx.listener,
+    logger: ctx.logger.child({ role: 'worker' }),
   });
   // Notifications sent while the listener was down were lost: look for work now.
   ctx.onListenerReconnect(() => worker.wake());
