@@ -142,6 +142,12 @@ export interface BenchCase extends CaseBase {
   cycle?: number;
   /** Runs before warm-up; receives the most operations the run may make per variant. */
   setup?: (maxOpsPerVariant: number) => Promise<void>;
+  /**
+   * Runs after the case, whatever happened: stops the roles its scene
+   * started (a worker, a rules role, an API), so that no later case shares
+   * the queue with them.
+   */
+  teardown?: () => Promise<void>;
   repo: Operation;
   baseline: Operation;
   /** Further variants timed in the same rounds (e.g. COPY), reported but not part of the ratio. */

@@ -197,6 +197,8 @@ async function main(): Promise<number> {
       } catch (error) {
         log(`  ${c.name.padEnd(34)} FAILED: ${(error as Error).message}`);
         results.push(failed(c, error));
+      } finally {
+        if (!isMicroCase(c)) await c.teardown?.().catch((error: Error) => log(`  ${c.name.padEnd(34)} teardown failed: ${error.message}`));
       }
     }
 

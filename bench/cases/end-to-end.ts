@@ -10,8 +10,9 @@
  *   settings); the operation waits on the worker's observer.
  * - e2e.processes / e2e.processes-backlog: `attune rules` and `attune worker`
  *   as two child processes (test/faults/role-process.ts, as the fault tests
- *   start them) on the bench database; the operation waits by reading the
- *   batch's executions again each time `attune_stream` is notified.
+ *   start them) on the bench database; the operation waits by reading, each
+ *   time `attune_stream` is notified, first which executions the batch's
+ *   events got, then (by primary key) whether they all succeeded.
  *
  * The backlog variants run with 20,000 requested executions (2,000 with
  * --quick) queued ahead of the batch, ready (run_after an hour ago) but of a
@@ -426,7 +427,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     return events.length;
   };
 
-  /** In child processes: fire, then read the batch's executions again on every `attune_stream` notification (and every 200 ms). */
+  /** In child processes: fire, then read the batch's executions again on every `attune_stream` notification (and every POLL_MS without one). */
   const runProcesses = (name: string) => async (): Promise<number> => {
     await startChildren();
     const c = children!;
@@ -437,37 +438,54 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     const fired = now();
     if (ctx.exec.statements === sent) return events.length;
     const ids = events.map((e) => e.id);
-    type Row = { total: string; left: string; claimed_first: Date | null; claimed_all: Date | null; finished_all: Date | null; s_first: number | null; s_all: number | null; f_all: number | null };
+    /** Resolves on the next `attune_stream` notification, or after POLL_MS without one. */
+    const nextWake = (): Promise<void> =>
+      new Promise<void>((r) => {
+        const timer = setTimeout(() => {
+          waitStats.timer++;
+          r();
+        }, POLL_MS);
+        streamWake = () => {
+          clearTimeout(timer);
+          waitStats.notified++;
+          r();
+        };
+      });
+    /** One read of the wait, timed; the wake is armed before it, so nothing sent during the read is missed. */
+    const read = async <T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<{ rows: T[]; woken: Promise<void> }> => {
+      const woken = nextWake();
+      waitStats.reads++;
+      const readStart = performance.now();
+      const { rows } = await c.pool.query<T>(text, values);
+      waitStats.readMs.push(performance.now() - readStart);
+      return { rows, woken };
+    };
+    type Row = { left: string; s_first: number | null; s_all: number | null; f_all: number | null };
     let row: Row;
     try {
+      // First the batch's executions, found through its events' enforcements (until all exist); then, by primary key, until all succeeded:
+      // a read of 200 index lookups on every notification would itself load the server the roles run on.
+      let executionIds: string[] = [];
       for (;;) {
-        const woken = new Promise<void>((r) => {
-          const timer = setTimeout(() => {
-            waitStats.timer++;
-            r();
-          }, POLL_MS);
-          streamWake = () => {
-            clearTimeout(timer);
-            waitStats.notified++;
-            r();
-          };
-        });
-        waitStats.reads++;
-        const readStart = performance.now();
-        row = (
-          await c.pool.query<Row>(
-            `SELECT count(*) AS total, count(*) FILTER (WHERE x.status <> 'succeeded') AS left,
-                    extract(epoch FROM min(x.started_at)) * 1000 AS s_first, extract(epoch FROM max(x.started_at)) * 1000 AS s_all,
-                    extract(epoch FROM max(x.finished_at)) * 1000 AS f_all
-               FROM unnest($1::bigint[]) AS ev(id)
-               JOIN LATERAL (SELECT en.id FROM enforcements en WHERE en.event_id = ev.id) AS en ON true
-               JOIN LATERAL (SELECT x.status, x.started_at, x.finished_at FROM executions x WHERE x.enforcement_id = en.id) AS x ON true`,
-            [ids],
-          )
-        ).rows[0]!;
-        waitStats.readMs.push(performance.now() - readStart);
-        if (Number(row.total) === BATCH && Number(row.left) === 0) break;
-        await woken;
+        const found = await read<{ id: string }>(
+          'SELECT x.id FROM enforcements en JOIN executions x ON x.enforcement_id = en.id WHERE en.event_id = ANY($1::bigint[])',
+          [ids],
+        );
+        executionIds = found.rows.map((r) => r.id);
+        if (executionIds.length === BATCH) break;
+        await found.woken;
+      }
+      for (;;) {
+        const state = await read<Row>(
+          `SELECT count(*) FILTER (WHERE status <> 'succeeded') AS left,
+                  extract(epoch FROM min(started_at)) * 1000 AS s_first, extract(epoch FROM max(started_at)) * 1000 AS s_all,
+                  extract(epoch FROM max(finished_at)) * 1000 AS f_all
+             FROM executions WHERE id = ANY($1::bigint[])`,
+          [executionIds],
+        );
+        row = state.rows[0]!;
+        if (Number(row.left) === 0) break;
+        await state.woken;
       }
     } finally {
       streamWake = undefined;
@@ -579,9 +597,16 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
   };
   const backlogNote = `${BACKLOG.toLocaleString('en')} ready executions of an unserved runner type queued ahead (2,000 with --quick)`;
 
+  /** Whatever roles the case started, stopped: no later case shares the queues with them. */
+  const teardown = async (): Promise<void> => {
+    await stopInProcess();
+    await stopChildren();
+  };
+
   return [
     {
       ...common,
+      teardown,
       name: 'e2e.in-process',
       title: `${BATCH} events → succeeded no-ops, rules and worker roles in the bench process (own pools and listeners), empty queue`,
       setup: async () => {
@@ -593,6 +618,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     },
     {
       ...common,
+      teardown,
       name: 'e2e.in-process-backlog',
       title: `as e2e.in-process, ${backlogNote}`,
       setup: async () => {
@@ -603,6 +629,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     },
     {
       ...common,
+      teardown,
       name: 'e2e.processes',
       title: `${BATCH} events → succeeded no-ops, \`attune rules\` and \`attune worker\` as child processes, empty queue`,
       setup: async () => {
@@ -614,6 +641,7 @@ export function endToEndCases(ctx: BenchContext): BenchCase[] {
     },
     {
       ...common,
+      teardown,
       name: 'e2e.processes-backlog',
       title: `as e2e.processes, ${backlogNote}`,
       setup: async () => {

@@ -128,6 +128,19 @@ export function webhookCases(ctx: BenchContext): BenchCase[] {
     return scene;
   };
 
+  /** Stops the scene's API, rules role and worker: the next case has the queues to itself. */
+  const teardown = async (): Promise<void> => {
+    if (!scene) return;
+    const s = scene;
+    scene = undefined;
+    s.agent.destroy();
+    await s.app.close();
+    await s.rules.stop();
+    await s.worker.stop();
+    await s.listener.close();
+    await s.pool.end();
+  };
+
   /** One webhook call; resolves with the status once the reply is read. */
   const post = (s: Scene, body: string): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -168,6 +181,7 @@ export function webhookCases(ctx: BenchContext): BenchCase[] {
       baselineTitle: 'one no-op execution inserted directly and run by the same worker',
       writes: true,
       maxOpsPerRound: 50,
+      teardown,
       repo: () => webhooks(1),
       baseline: () => direct(1),
     },
@@ -179,6 +193,7 @@ export function webhookCases(ctx: BenchContext): BenchCase[] {
       rowsPerOp: CONCURRENT,
       writes: true,
       maxOpsPerRound: 10,
+      teardown,
       repo: () => webhooks(CONCURRENT),
       baseline: () => direct(CONCURRENT),
     },

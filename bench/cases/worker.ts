@@ -136,9 +136,20 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       pool, listener, worker, dataDir, rawWorkerId,
       noop: { id: noop.id, ref: noop.ref }, shell: { id: shell.id, ref: shell.ref }, raw: { id: raw.id, ref: raw.ref },
     };
-    // The bench exits with process.exit once the report is written: the run folders go with it.
+    // A run stopped before its teardown leaves the run folders to this.
     process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
     return scene;
+  };
+
+  /** Stops the scene's worker (and its listener and pool): the next case, or case group, has the queue to itself. */
+  const teardown = async (): Promise<void> => {
+    if (!scene) return;
+    const s = scene;
+    scene = undefined;
+    await s.worker.stop();
+    await s.listener.close();
+    await s.pool.end();
+    rmSync(s.dataDir, { recursive: true, force: true });
   };
 
   const finishEvents = async (enabled: boolean): Promise<void> => {
@@ -207,6 +218,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       writes: true,
       maxOpsPerRound: 20,
       target: WORKER_NOOP_TARGET,
+      teardown,
       setup: async () => finishEvents(false),
       repo: () => runByWorker('noop', NOOP_BATCH),
       baseline: () => rawLoop(NOOP_BATCH),
@@ -220,6 +232,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       writes: true,
       maxOpsPerRound: 20,
       target: WORKER_NOOP_TARGET,
+      teardown,
       setup: async () => finishEvents(true),
       repo: () => runByWorker('noop', NOOP_BATCH),
       baseline: () => rawLoop(NOOP_BATCH),
@@ -233,6 +246,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       writes: true,
       maxOpsPerRound: 10,
       target: WORKER_SHELL_TARGET,
+      teardown,
       setup: async () => finishEvents(false),
       repo: () => runByWorker('shell', SHELL_BATCH),
       baseline: () => spawnTrue(SHELL_BATCH),
@@ -248,6 +262,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       // Each operation drains 20,000 executions (seconds): three round pairs after the warm-up.
       maxRounds: 3,
       target: WORKER_BACKLOG_TARGET,
+      teardown,
       setup: async () => finishEvents(false),
       repo: () => runByWorker('noop', BACKLOG),
       baseline: async () => {
@@ -261,6 +276,7 @@ export function workerCases(ctx: BenchContext): BenchCase[] {
       baselineTitle: 'the same row claimed with raw SQL on the requesting connection (no NOTIFY hop)',
       writes: true,
       maxOpsPerRound: 50,
+      teardown,
       setup: async () => finishEvents(false),
       repo: async () => {
         const s = await build();
