@@ -288,7 +288,14 @@ export class WorkerRole implements Role {
    * by it would change nothing anyway.
    */
   #retryWrite<T>(what: string, executionId: number, write: () => Promise<T>): Promise<T> {
-    return retryOnConnectionLoss(write, { maxMs: this.#databaseRetryMs(), what, logger: this.#options.logger, context: { executionId } });
+    return retryOnConnectionLoss(write, {
+      maxMs: this.#databaseRetryMs(),
+      // Several tries within a lease: with a short lease a 2-second wait could outlast it while the database is back.
+      maxDelayMs: Math.min(2000, (this.#options.leaseSeconds * 1000) / 6),
+      what,
+      logger: this.#options.logger,
+      context: { executionId },
+    });
   }
 
   #databaseRetryMs(): number {

@@ -76,17 +76,60 @@ export async function postWebhooks(
   total: number,
   concurrency: number,
   tally: WebhookTally,
-  options: { stop?: AbortSignal; pauseMs?: number } = {},
+  options: { stop?: AbortSignal; pauseMs?: number; gate?: () => Promise<void> } = {},
 ): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < total && !options.stop?.aborted) {
+      await options.gate?.();
+      if (options.stop?.aborted) break;
       const n = next++;
       await postWebhook(base(), path, { n }, tally);
       if (options.pauseMs) await sleep(options.pauseMs);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
+}
+
+/**
+ * Holds a load back while the work it made waits in a queue: open while at
+ * most `max` executions are requested or running and at most `max` events
+ * wait for the rules role, shut above that (read every `everyMs`; a failed
+ * read, the server being down, leaves it open: the load then meets 503s).
+ * Without it a load faster than the machine's processing builds a queue
+ * without bound, and every later measurement waits behind it.
+ */
+export class BacklogGate {
+  private open = true;
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(pool: pg.Pool, max: number, everyMs = 200) {
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          const { rows } = await pool.query<{ executions: number; events: number }>(
+            `SELECT (SELECT count(*) FROM executions WHERE status IN ('requested', 'running'))::int AS executions,
+                    (SELECT count(*) FROM event_queue)::int AS events`,
+          );
+          this.open = rows[0]!.executions <= max && rows[0]!.events <= max;
+        } catch {
+          this.open = true;
+        }
+        await sleep(everyMs);
+      }
+    })();
+  }
+
+  /** Resolves once the gate is open (at once when it is). */
+  async wait(): Promise<void> {
+    while (!this.open && this.running) await sleep(50);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
 }
 
 /** GET /healthz every `everyMs` until stopped; latencies in ms (a failed probe counts as its time to fail). */

@@ -18,6 +18,8 @@ export interface ConnectionKillsOptions {
   /** Rounds of pg_terminate_backend, at least. */
   rounds: number;
   timeoutMs: number;
+  /** The worker's lease; default the fault settings' 3 s (see docs/reliability.md on why the long form uses more). */
+  leaseSeconds?: number;
 }
 
 /** Ends every connection of the Attune role processes on this database; returns how many. */
@@ -32,7 +34,10 @@ async function terminateAttuneConnections(pool: pg.Pool): Promise<number> {
 export async function runConnectionKills(pool: pg.Pool, options: ConnectionKillsOptions) {
   await cleanDatabase(pool);
   const { ruleId, path } = await createWebhookRule(pool, 'kills');
-  const harness = new FaultHarness({ ATTUNE__WORKER__RUNNERS: 'noop,shell' });
+  const harness = new FaultHarness({
+    ATTUNE__WORKER__RUNNERS: 'noop,shell',
+    ...(options.leaseSeconds === undefined ? {} : { ATTUNE__WORKER__LEASE_SECONDS: String(options.leaseSeconds) }),
+  });
   const deadline = Date.now() + options.timeoutMs;
   try {
     harness.sampleMemory();

@@ -22,7 +22,7 @@ import { createPool } from '../../../src/db/pool.js';
 import { withTransaction } from '../../../src/db/transaction.js';
 import { requestExecution } from '../../../src/engine/request-execution.js';
 import { WorkerFixture } from '../../../src/testing/index.js';
-import { apiUrl, auditWebhookEvents, createWebhookRule, postWebhook, postWebhooks, WebhookTally } from '../load.js';
+import { apiUrl, auditWebhookEvents, BacklogGate, createWebhookRule, postWebhook, postWebhooks, WebhookTally } from '../load.js';
 import { auditExecutions, FaultHarness, reportFigures, sleep, waitUntil } from '../support.js';
 
 export interface DatabaseRestartOptions {
@@ -33,6 +33,8 @@ export interface DatabaseRestartOptions {
   loadMs: number;
   /** Webhooks in flight at once during the load. */
   concurrency: number;
+  /** The load pauses while more executions than this wait (requested or running), or more events: see BacklogGate. */
+  maxBacklog?: number;
   timeoutMs: number;
 }
 
@@ -95,6 +97,7 @@ export async function runDatabaseRestart(options: DatabaseRestartOptions) {
   const deadline = Date.now() + options.timeoutMs;
   let pool: pg.Pool | undefined;
   let harness: FaultHarness | undefined;
+  let gate: BacklogGate | undefined;
   try {
     await server.start();
     const admin = createPool({ url: server.url(), maxConnections: 1 });
@@ -118,10 +121,12 @@ export async function runDatabaseRestart(options: DatabaseRestartOptions) {
     const directIds: number[] = [];
     let directRefused = 0;
     const stopLoad = new AbortController();
+    gate = new BacklogGate(pool, options.maxBacklog ?? 200);
     const load = Promise.all([
-      postWebhooks(() => base, path, Number.MAX_SAFE_INTEGER, options.concurrency, tally, { stop: stopLoad.signal, pauseMs: 20 }),
+      postWebhooks(() => base, path, Number.MAX_SAFE_INTEGER, options.concurrency, tally, { stop: stopLoad.signal, pauseMs: 20, gate: () => gate!.wait() }),
       (async () => {
         while (!stopLoad.signal.aborted) {
+          await gate!.wait();
           try {
             directIds.push((await requestExecution(pool!, 'core.local', { cmd: 'echo direct' })).id);
           } catch {
@@ -219,6 +224,7 @@ export async function runDatabaseRestart(options: DatabaseRestartOptions) {
     reportFigures('database-restart', figures);
     return { figures, webhooks, direct };
   } finally {
+    await gate?.stop();
     await harness?.close();
     await pool?.end().catch(() => undefined);
     await server.stop();
