@@ -7,7 +7,7 @@
 NPM ?= npm
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-integration test-with-db test-coverage typecheck build bench \
+.PHONY: help test test-integration test-with-db test-coverage test-faults typecheck build bench \
 	db-setup db-migrate db-status db-verify db-stop \
 	db-test-setup db-test-create db-test-migrate db-test-drop db-test-reset db-test-clean db-test-verify db-test-status
 
@@ -26,13 +26,16 @@ test-with-db: ## set up the test database, then run the suite against its server
 test-coverage: ## run the suite with coverage
 	$(NPM) run test:coverage
 
+test-faults: ## the fault scenarios at full size (crashes, restarts, connection kills, an event storm)
+	$(NPM) run test:faults
+
 typecheck: ## type-check everything
 	$(NPM) run typecheck
 
 build: ## compile to dist/
 	$(NPM) run build
 
-bench: ## data-layer benchmarks against a raw pg baseline
+bench: ## benchmarks, each against a hand-written baseline measured in the same run
 	$(NPM) run bench
 
 db-setup: ## check the connection, create the database if missing, migrate
