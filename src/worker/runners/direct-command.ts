@@ -13,6 +13,7 @@
  */
 import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { LookupCache } from './lookup-cache.js';
 
 /** A command run without a shell: the program, its arguments, argv[0] as written, and bash's variables. */
 export interface DirectCommand {
@@ -47,9 +48,8 @@ const SAME_WITHOUT_ARGUMENTS = new Set(['true', 'false']);
 /** Variables that change how bash starts or what it exports: with one of them set, bash runs the command. */
 const SHELL_VARIABLES = new Set(['BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'SHLVL', 'PWD', 'OLDPWD', 'POSIXLY_CORRECT', 'CDPATH', 'GLOBIGNORE']);
 
-/** How long a program found on a PATH is remembered: a lookup costs a stat per PATH folder, on every run otherwise. */
-const LOOKUP_CACHE_MS = 10_000;
-const found = new Map<string, { file: Promise<string | undefined>; at: number }>();
+/** Programs found on a PATH, remembered for 10 seconds. */
+const foundPrograms = new LookupCache(10_000);
 
 /**
  * The direct form of `cmd`, or undefined when bash must run it. `path` is
@@ -75,16 +75,7 @@ export async function directCommand(cmd: string, path: string, cwd: string, vari
  * resolves against the working directory: left to bash).
  */
 function programOnPath(word: string, path: string): Promise<string | undefined> {
-  const key = `${word}\u0000${path}`;
-  const cached = found.get(key);
-  if (cached !== undefined && Date.now() - cached.at < LOOKUP_CACHE_MS) return cached.file;
-  const file = lookUp(word, path);
-  found.set(key, { file, at: Date.now() });
-  file.then(
-    (result) => result === undefined && found.delete(key),
-    () => found.delete(key),
-  );
-  return file;
+  return foundPrograms.get(`${word}\u0000${path}`, () => lookUp(word, path));
 }
 
 async function lookUp(word: string, path: string): Promise<string | undefined> {

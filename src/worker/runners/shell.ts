@@ -11,6 +11,7 @@ import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { DEFAULT_SAFE_PATH, environmentValue, isValidVariableName } from '../environment.js';
 import { directCommand } from './direct-command.js';
+import { LookupCache } from './lookup-cache.js';
 import {
   actionParameters,
   declaredVariables,
@@ -53,22 +54,12 @@ export async function workingDirectoryParameter(parameters: Record<string, unkno
   return cwd;
 }
 
-/** How long a found shell is remembered: a lookup costs an access() per PATH folder, on every run otherwise. */
-const SHELL_CACHE_MS = 60_000;
-const foundShells = new Map<string, { found: Promise<string | undefined>; at: number }>();
+/** Found shells, remembered for a minute per (names, path). */
+const foundShells = new LookupCache(60_000);
 
 /** `findExecutable`, remembered for a minute per (names, path); a lookup that found nothing is not remembered. */
 export function findShell(names: readonly string[], path: string): Promise<string | undefined> {
-  const key = `${names.join('\u0000')}\u0001${path}`;
-  const cached = foundShells.get(key);
-  if (cached !== undefined && Date.now() - cached.at < SHELL_CACHE_MS) return cached.found;
-  const found = findExecutable(names, path);
-  foundShells.set(key, { found, at: Date.now() });
-  found.then(
-    (shell) => shell === undefined && foundShells.delete(key),
-    () => foundShells.delete(key),
-  );
-  return found;
+  return foundShells.get(`${names.join('\u0000')}\u0001${path}`, () => findExecutable(names, path));
 }
 
 /** The first of `names` found executable on `path`, as an absolute path. */
