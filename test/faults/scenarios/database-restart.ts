@@ -35,6 +35,8 @@ export interface DatabaseRestartOptions {
   concurrency: number;
   /** The load pauses while more executions than this wait (requested or running), or more events: see BacklogGate. */
   maxBacklog?: number;
+  /** The worker's lease; default the fault settings' 3 s. A lease shorter than an outage plus the reconnection runs out, and the sweep abandons the run. */
+  leaseSeconds?: number;
   timeoutMs: number;
 }
 
@@ -109,7 +111,11 @@ export async function runDatabaseRestart(options: DatabaseRestartOptions) {
     await migrate(pool);
     const { ruleId, path } = await createWebhookRule(pool, 'restart');
 
-    harness = new FaultHarness({ ATTUNE__DATABASE__URL: url, ATTUNE__WORKER__RUNNERS: 'noop,shell' });
+    harness = new FaultHarness({
+      ATTUNE__DATABASE__URL: url,
+      ATTUNE__WORKER__RUNNERS: 'noop,shell',
+      ...(options.leaseSeconds === undefined ? {} : { ATTUNE__WORKER__LEASE_SECONDS: String(options.leaseSeconds) }),
+    });
     harness.sampleMemory();
     const api = harness.start('api', 'api');
     for (const role of ['rules', 'worker', 'maintenance'] as const) harness.start(role, role);
