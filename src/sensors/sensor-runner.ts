@@ -10,6 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { defaults } from '../config.js';
+import type { AttuneConfig } from '../config-types.js';
 import type { SecretCipher } from '../crypto/secrets.js';
 import { backoffDelay } from '../db/listener.js';
 import type { Executor } from '../db/pool.js';
@@ -25,44 +27,16 @@ import { EventPump, parseSensorLine } from './event-pump.js';
 import { LineSplitter } from './line-splitter.js';
 import { Wakeup } from './wake.js';
 
-/** The sensors role's settings (the `sensors` section of the configuration). */
-export interface SensorsSettings {
-  /** Materialised packs go to `<dataDir>/packs`, sensor home folders to `<dataDir>/sensors`, Python environments to `<dataDir>/environments`. */
-  dataDir: string;
-  /** The interpreter of Python sensors (packs without requirements). */
-  python: string;
-  /** Events per INSERT. */
-  batchSize: number;
-  /** Events one sensor may have waiting in memory; past it its stdout is paused. */
-  maxQueuedEvents: number;
-  /** Events one sensor may write per second. */
-  maxEventsPerSecond: number;
-  /** Longest line a sensor may write; a longer one is dropped and logged. */
-  maxLineBytes: number;
-  /** First restart delay after a sensor exits; doubles per exit, up to the cap. */
-  restartBackoffMs: number;
-  restartBackoffMaxMs: number;
-  /** A sensor that ran at least this long before exiting was healthy: its next restart starts again from the first delay. */
-  healthyRunMs: number;
-  /** On stop, how long a sensor has between SIGTERM and SIGKILL. */
-  stopGraceMs: number;
-  /** How often the role looks for sensors to take over without being told of a change. */
-  reconcileIntervalMs: number;
-}
+/**
+ * The sensors role's settings: the `sensors` section of the configuration
+ * (src/config-types.ts documents each), plus `healthyRunMs`: a sensor that
+ * ran at least this long before exiting was healthy, and its next restart
+ * starts again from the first delay.
+ */
+export type SensorsSettings = AttuneConfig['sensors'] & { healthyRunMs: number };
 
-export const SENSORS_DEFAULTS: SensorsSettings = {
-  dataDir: '.attune/data',
-  python: 'python3',
-  batchSize: 100,
-  maxQueuedEvents: 1_000,
-  maxEventsPerSecond: 100,
-  maxLineBytes: 1024 * 1024,
-  restartBackoffMs: 1_000,
-  restartBackoffMaxMs: 60_000,
-  healthyRunMs: 60_000,
-  stopGraceMs: 5_000,
-  reconcileIntervalMs: 10_000,
-};
+/** The configuration's defaults for the section, and a minute for `healthyRunMs`. */
+export const SENSORS_DEFAULTS: SensorsSettings = { ...defaults().sensors, healthyRunMs: 60_000 };
 
 export interface SensorRunnerOptions {
   db: Executor;
