@@ -53,7 +53,9 @@ function processesRunning(argv: string[]): number[] {
 beforeAll(async () => {
   env = await isolatedEnv(scratch.dir, {
     ATTUNE__DATABASE__URL: withDatabase(serverUrl, database),
-    ATTUNE__WORKER__LEASE_SECONDS: '3',
+    // 10 s, not shorter: under a loaded CI machine a healthy worker's renewals
+    // can be a second or more late, and a lease with no slack expires them.
+    ATTUNE__WORKER__LEASE_SECONDS: '10',
     ATTUNE__WORKER__HEARTBEAT_SECONDS: '1',
     ATTUNE__WORKER__POLL_INTERVAL_MS: '100',
     ATTUNE__WORKER__SLOTS: '4',
@@ -80,8 +82,9 @@ afterAll(async () => {
 
 describe('several processes on one PostgreSQL', () => {
   it('a worker SIGKILLed mid-run: its runs are retried or abandoned, the others succeed, none is lost', async () => {
-    // Unique durations, so each run's own sleep process can be found.
-    const durations = Array.from({ length: 6 }, (_, index) => `4.${process.pid % 1000}${index}`);
+    // Unique durations, so each run's own sleep process can be found; longer
+    // than the lease, so the victim's sleeps are still there for the sweep to kill.
+    const durations = Array.from({ length: 6 }, (_, index) => `12.${process.pid % 1000}${index}`);
     const ids: number[] = [];
     for (const seconds of durations) {
       const requested = await call('POST', '/api/v1/actions/core.local/execute', { parameters: { cmd: `sleep ${seconds}; echo slept ${seconds}` } });
@@ -90,12 +93,16 @@ describe('several processes on one PostgreSQL', () => {
     }
     const workers = (await call('GET', '/api/v1/workers')).body.data as Array<{ id: number; name: string }>;
     const byName = new Map(workers.map((worker) => [worker.name, worker.id]));
-    // Wait until both workers hold runs, then kill the first one.
+    // Wait until all six run (eight slots between the two workers, so both hold
+    // some), then kill the first one: a run still waiting when the victim's runs
+    // are noted could be claimed by the victim afterwards and wrongly count as
+    // the other worker's.
     const holders = await eventually(async () => {
       const runs = await Promise.all(ids.map(async (id) => (await call('GET', `/api/v1/executions/${id}`)).body.data));
       const running = runs.filter((run) => run.status === 'running');
       const held = new Set(running.map((run) => run.worker_id));
-      return held.has(byName.get('e2e-one')) && held.has(byName.get('e2e-two')) ? running : undefined;
+      const bothHold = held.has(byName.get('e2e-one')) && held.has(byName.get('e2e-two'));
+      return running.length === ids.length && bothHold ? running : undefined;
     });
     const victim = processes.find((child) => child.child.spawnargs.includes('worker'))!;
     const victimRuns = holders.filter((run) => run.worker_id === byName.get('e2e-one')).map((run) => run.id as number);
@@ -121,5 +128,5 @@ describe('several processes on one PostgreSQL', () => {
       expect(events.status, events.text).toBe(200);
       expect(events.body.data.filter((event: any) => event.payload.execution_id === id)).toHaveLength(1);
     }
-  }, 60_000);
+  }, 90_000);
 });
