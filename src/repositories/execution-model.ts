@@ -359,15 +359,21 @@ export const claimRules: Rules = {
 };
 
 /**
- * The queue's pick, shared by `claim` and `claimAndStart`: the oldest
- * runnable rows ($2 of them, of the runner types $4 when not null), locked
- * with SKIP LOCKED, as `picked(picked_id)`. One text, so the claim index
- * (and its plan test) serves both.
+ * The queue's pick, shared by `claim`, `claimAndStart` and `finishAndClaim`:
+ * the oldest runnable rows (`limit` of them, of the runner types
+ * `runnerTypes` when not null; both placeholders), locked with SKIP LOCKED,
+ * as the CTE `picked(picked_id)`. One text, so the claim index (and its plan
+ * test) serves them all.
  */
-export const PICK_RUNNABLE = `WITH picked AS MATERIALIZED (
+export function pickRunnable(limit: string, runnerTypes: string): string {
+  return `picked AS MATERIALIZED (
          SELECT id AS picked_id FROM executions
           WHERE status = 'requested' AND run_after <= clock_timestamp()
-            AND ($4::text[] IS NULL OR runner_type = ANY($4::text[]))
-          ORDER BY run_after, id LIMIT $2
+            AND (${runnerTypes}::text[] IS NULL OR runner_type = ANY(${runnerTypes}::text[]))
+          ORDER BY run_after, id LIMIT ${limit}
           FOR UPDATE SKIP LOCKED
        )`;
+}
+
+/** `pickRunnable` as a statement's WITH, limit $2 and runner types $4. */
+export const PICK_RUNNABLE = `WITH ${pickRunnable('$2', '$4')}`;

@@ -42,6 +42,7 @@ export {
   type RunCompletion,
   type RunOutcomeStatus,
   type ClaimAndStartOptions,
+  type FinishAndClaimResult,
   type SweepOptions,
   type SweptAttempt,
 } from './execution-runs.js';

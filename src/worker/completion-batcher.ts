@@ -6,12 +6,21 @@
  * trip per batch. Without one, the statement and fireExecutionsFinished run
  * in one transaction. A flush is scheduled for the next turn of the event
  * loop after the first completion arrives, so a lone completion waits for
- * nothing.
+ * nothing. A worker about to claim takes the queued completions along
+ * (`flushWithClaim`): the batch's completions and the claim that refills
+ * its slots go in one statement, one commit, instead of two side by side.
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/transaction.js';
 import { fireExecutionsFinished, type FinishTriggerCache } from '../engine/internal-triggers.js';
-import { ExecutionRepository, type CompletionApplied, type RetryBackoff, type RunCompletion } from '../repositories/executions.js';
+import {
+  ExecutionRepository,
+  type ClaimAndStartOptions,
+  type CompletionApplied,
+  type Execution,
+  type RetryBackoff,
+  type RunCompletion,
+} from '../repositories/executions.js';
 
 interface Pending {
   completion: RunCompletion;
@@ -24,8 +33,12 @@ export const MAX_COMPLETION_BATCH = 500;
 
 export class CompletionBatcher {
   #pending: Pending[] = [];
+  /** Completions a flushWithClaim could not write: only the plain flush, which waits for row locks, takes them. */
+  #plainOnly: Pending[] = [];
   #scheduled = false;
   #flushing: Promise<void> = Promise.resolve();
+  /** Writes made by flushWithClaim, outside the flush chain; drain waits for them too. */
+  readonly #withClaims = new Set<Promise<unknown>>();
 
   /** `triggers`: which finish triggers can fire, kept current by the caller; without it they are looked up per batch. */
   constructor(
@@ -39,30 +52,76 @@ export class CompletionBatcher {
    * undefined when the fence no longer held the execution (nothing changed).
    */
   complete(completion: RunCompletion): Promise<CompletionApplied | undefined> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ completion, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => {
-          this.#scheduled = false;
-          this.#flushing = this.#flushing.then(() => this.#flush());
-        });
-      }
+    return new Promise((resolve, reject) => this.#enqueue(this.#pending, [{ completion, resolve, reject }]));
+  }
+
+  /** Adds completions to `queue` (#pending, or #plainOnly) and makes sure a flush is scheduled. */
+  #enqueue(queue: Pending[], items: Pending[]): void {
+    queue.push(...items);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flushing = this.#flushing.then(() => this.#flush());
     });
+  }
+
+  /**
+   * Writes the completions queued and not yet sent together with `claim`, in
+   * one statement (finishAndClaim), and resolves them as a flush would;
+   * returns the executions claimed. Undefined, sending nothing, when none is
+   * queued: the caller claims alone. When the statement fails, the
+   * completions are rejected (their callers retry them) and so is the claim.
+   */
+  async flushWithClaim(claim: ClaimAndStartOptions): Promise<Execution[] | undefined> {
+    if (this.#pending.length === 0) return undefined;
+    const batch = this.#pending.splice(0, MAX_COMPLETION_BATCH);
+    const write = this.#writeWithClaim(batch, claim);
+    this.#withClaims.add(write);
+    try {
+      return await write;
+    } finally {
+      this.#withClaims.delete(write);
+    }
   }
 
   /** Resolves once everything queued so far is written. */
   async drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#scheduled) {
+    while (this.#pending.length > 0 || this.#plainOnly.length > 0 || this.#scheduled) {
       await new Promise((resolve) => setImmediate(resolve));
       await this.#flushing;
     }
     await this.#flushing;
+    await Promise.allSettled([...this.#withClaims]);
+  }
+
+  async #writeWithClaim(batch: Pending[], claim: ClaimAndStartOptions): Promise<Execution[]> {
+    try {
+      const completions = batch.map((item) => item.completion);
+      const { finished, claimed } =
+        this.triggers !== undefined
+          ? await ExecutionRepository.finishAndClaim(this.pool, completions, claim, this.backoff, await this.triggers.get(this.pool))
+          : await withTransaction(this.pool, async (tx) => {
+              const written = await ExecutionRepository.finishAndClaim(tx, completions, claim, this.backoff);
+              const final = written.finished.filter((row) => !row.retried).map((row) => row.execution);
+              if (final.length > 0) await fireExecutionsFinished(tx, final);
+              return written;
+            });
+      const byId = new Map(finished.map((row) => [row.id, row]));
+      // Not written (a row locked by another transaction, or a lost lease): the plain flush waits for the lock and says which.
+      const unwritten = batch.filter((item) => !byId.has(item.completion.id));
+      for (const item of batch) if (byId.has(item.completion.id)) item.resolve(byId.get(item.completion.id));
+      if (unwritten.length > 0) this.#enqueue(this.#plainOnly, unwritten);
+      return claimed;
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      throw error;
+    }
   }
 
   async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, MAX_COMPLETION_BATCH);
+    while (this.#pending.length > 0 || this.#plainOnly.length > 0) {
+      const batch = this.#plainOnly.length > 0 ? this.#plainOnly.splice(0, MAX_COMPLETION_BATCH) : this.#pending.splice(0, MAX_COMPLETION_BATCH);
       try {
         const completions = batch.map((item) => item.completion);
         const applied =

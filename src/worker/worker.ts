@@ -17,7 +17,15 @@ import type { NotificationListener } from '../db/listener.js';
 import { FinishTriggerCache } from '../engine/internal-triggers.js';
 import { isAttuneError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ExecutionRepository, fenceOf, type CompletionApplied, type Execution, type ExecutionFence, type RetryBackoff } from '../repositories/executions.js';
+import {
+  ExecutionRepository,
+  fenceOf,
+  type ClaimAndStartOptions,
+  type CompletionApplied,
+  type Execution,
+  type ExecutionFence,
+  type RetryBackoff,
+} from '../repositories/executions.js';
 import { WorkerRepository } from '../repositories/workers.js';
 import type { Role } from '../roles.js';
 import { CompletionBatcher } from './completion-batcher.js';
@@ -211,15 +219,17 @@ export class WorkerRole implements Role {
       // Completions still being written count too, up to as many again as there are slots (memory stays bounded).
       const free = Math.min(this.#options.slots - this.#busy, 2 * this.#options.slots - this.#runs.size);
       if (free <= 0) return;
+      const claim: ClaimAndStartOptions = {
+        workerId: this.#workerId!,
+        limit: Math.min(free, 1000),
+        leaseSeconds: this.#options.leaseSeconds,
+        runnerTypes: [...this.#environment.runners.keys()],
+        defaultTimeoutSeconds: this.#options.defaultTimeoutSeconds,
+      };
       let claimed: Execution[];
       try {
-        claimed = await ExecutionRepository.claimAndStart(this.#options.pool, {
-          workerId: this.#workerId!,
-          limit: Math.min(free, 1000),
-          leaseSeconds: this.#options.leaseSeconds,
-          runnerTypes: [...this.#environment.runners.keys()],
-          defaultTimeoutSeconds: this.#options.defaultTimeoutSeconds,
-        });
+        // The completions of the runs that just freed these slots go in the same statement: one round trip and one commit per batch.
+        claimed = (await this.#batcher.flushWithClaim(claim)) ?? (await ExecutionRepository.claimAndStart(this.#options.pool, claim));
       } catch (error) {
         this.#options.logger.error({ err: (error as Error).message }, 'claim failed; the poll will try again');
         return;

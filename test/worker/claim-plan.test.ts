@@ -1,6 +1,7 @@
 /**
  * Query plans of the worker's queue statements at a realistic volume: the
- * claim (filtered by runner type, ordered by run_after) is served by
+ * claim (filtered by runner type, ordered by run_after; alone or with a
+ * batch's completions) is served by
  * executions_claim_idx, the lease sweep by executions_lease_idx and the
  * deadline sweep by executions_deadline_idx, none of them scanning the
  * executions table. Seeded inside the test's rolled-back transaction.
@@ -114,6 +115,16 @@ describe('the worker queue at volume', () => {
       expect({ name, indexes: plan.indexes.filter((index) => index.startsWith('executions_')) }).toEqual({ name, indexes: ['executions_pkey'] });
       expect(plan.seqScans).not.toContain('executions');
     }
+    // The completions with the next claim: the completed rows by primary key, the claim through the claim index.
+    const withClaim = await indexesUsed(ctx.db, (db) =>
+      ExecutionRepository.finishAndClaim(
+        db,
+        fences.map((f) => ({ ...f, status: 'succeeded' as const, result: {} })),
+        { workerId, limit: 16, runnerTypes: ['shell', 'python'], defaultTimeoutSeconds: 600 },
+      ),
+    );
+    expect(withClaim.indexes.filter((index) => index.startsWith('executions_')).sort()).toEqual(['executions_claim_idx', 'executions_pkey']);
+    expect(withClaim.seqScans).not.toContain('executions');
     const handBack = await indexesUsed(ctx.db, (db) => ExecutionRepository.handBack(db, fences));
     expect(handBack.indexes.filter((index) => index.startsWith('executions_'))).toEqual(['executions_pkey']);
   });

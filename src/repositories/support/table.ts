@@ -163,6 +163,20 @@ export class Table<E extends { id: number }> {
     }
   }
 
+  /**
+   * `query` as a named prepared statement: each connection parses and plans
+   * `text` once under `name` and then only executes it. For the few hot
+   * statements a worker sends per batch; one name must always carry one
+   * text (the driver refuses another).
+   */
+  async queryPrepared<R extends QueryResultRow = QueryResultRow>(db: Executor, name: string, text: string, values: unknown[] = []) {
+    try {
+      return await db.query<R>({ name, text, values });
+    } catch (error) {
+      throw mapPgError(error, this.entity, this.secretFields);
+    }
+  }
+
   /** Inserts the given fields (undefined ones fall to column defaults) and returns the row. */
   async insert(db: Executor, values: Partial<Record<keyof E & string, unknown>>): Promise<E> {
     const fields = (Object.keys(values) as (keyof E & string)[]).filter((field) => values[field] !== undefined);
