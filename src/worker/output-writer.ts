@@ -1,9 +1,11 @@
 /**
  * Stores one run's output: chunks as the capture delivers them (already
  * coalesced to a few per second and capped), numbered in order, known
- * secret values replaced by `********`, appended with the run's fence (a
- * worker that lost its lease stores nothing). Writes are serialised, and
- * chunks that arrive while one is in flight go together in the next.
+ * secret values replaced by `********` (also when split across chunks: the
+ * end of a chunk that could begin a secret waits for the next one, or for
+ * `flush`), appended with the run's fence (a worker that lost its lease
+ * stores nothing). Writes are serialised, and chunks that arrive while one
+ * is in flight go together in the next.
  *
  * While the database connection is lost, chunks wait and the write is tried
  * again with a back-off, on a fresh connection, for up to `retryMs`; at most
@@ -17,7 +19,7 @@ import { isAttuneError } from '../errors.js';
 import { ExecutionOutputRepository, type ExecutionFence, type NewOutputChunk, type OutputStream } from '../repositories/executions.js';
 import type { Logger } from '../log.js';
 import { isConnectionLoss } from './database-retry.js';
-import { scrubSecrets } from './scrub.js';
+import { StreamScrubber } from './scrub.js';
 
 /** How long and how much output waits while the database is away. */
 export interface OutputRetryOptions {
@@ -42,23 +44,30 @@ export class OutputWriter {
   #dropped: { chunk: NewOutputChunk; bytes: number } | null = null;
   readonly #retryMs: number;
   readonly #maxBufferedBytes: number;
+  readonly #scrubbers: Record<OutputStream, StreamScrubber>;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly executionId: number,
     private readonly fence: ExecutionFence,
-    private readonly secrets: readonly string[],
+    secrets: readonly string[],
     private readonly logger: Logger,
     options: OutputRetryOptions = {},
   ) {
     this.#retryMs = options.retryMs ?? 30_000;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    this.#scrubbers = { stdout: new StreamScrubber(secrets), stderr: new StreamScrubber(secrets) };
   }
 
   /** Queues a chunk; never throws. */
   push(stream: OutputStream, data: string): void {
     if (!this.#held || data === '') return;
-    const scrubbed = scrubSecrets(data, this.secrets);
+    this.#queueChunk(stream, this.#scrubbers[stream].push(data));
+  }
+
+  /** Queues what the scrubber let through (possibly nothing yet). */
+  #queueChunk(stream: OutputStream, scrubbed: string): void {
+    if (scrubbed === '') return;
     const bytes = Buffer.byteLength(scrubbed, 'utf8');
     if (this.#queuedBytes > 0 && this.#queuedBytes + bytes > this.#maxBufferedBytes) {
       this.#drop(bytes);
@@ -71,8 +80,9 @@ export class OutputWriter {
     if (this.#writing === null) this.#writing = this.#write();
   }
 
-  /** Resolves once every queued chunk is written (or dropped). */
+  /** Queues what the scrubbers still hold (the output is over), and resolves once every queued chunk is written (or dropped). */
   async flush(): Promise<void> {
+    if (this.#held) for (const stream of ['stdout', 'stderr'] as const) this.#queueChunk(stream, this.#scrubbers[stream].end());
     while (this.#writing !== null) await this.#writing;
   }
 

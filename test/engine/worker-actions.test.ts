@@ -50,6 +50,9 @@ const PACK_FILES: Record<string, string> = {
   'actions/shout.yaml': 'name: shout\nrunner_type: node\nentry_point: shout.js\nparameters:\n  text: {type: string, required: true}\n',
   'actions/shout.js':
     "let input = '';\nprocess.stdin.on('data', (c) => (input += c));\nprocess.stdin.on('end', () => {\n  const { text } = JSON.parse(input);\n  if (text === 'fail') {\n    console.error('refusing to shout fail');\n    process.exit(4);\n  }\n  console.log(JSON.stringify({ shouted: text.toUpperCase() }));\n});\n",
+  // The token printed in two pieces 0.6 s apart (two output chunks), then a start of the token that turns out not to be it.
+  'actions/drip.yaml':
+    "name: drip\nrunner_type: local-shell-cmd\nparameters:\n  cmd: {type: string, immutable: true, default: 'printf %s \"$token\" | head -c 10; sleep 0.6; printf %s \"$token\" | tail -c +11; echo; printf hunt; sleep 0.6; echo ing season'}\n  token: {type: string, secret: true, required: true}\n",
   'actions/login.yaml':
     "name: login\nrunner_type: local-shell-cmd\nparameters:\n  cmd: {type: string, immutable: true, default: 'echo \"token is $token\"; echo user $user'}\n  user: {type: string, required: true}\n  token: {type: string, secret: true, required: true}\n",
 };
@@ -223,6 +226,17 @@ describe('finish events', () => {
       expect(payload!.parameters).toMatchObject({ user: 'ann', token: '********' });
       expect(JSON.stringify(payload).includes(SECRET)).toBe(false);
     }
+  });
+
+  it('a secret printed in two output chunks is scrubbed from the stored output too; a start of it that is not it is kept', async () => {
+    const done = await run('wtest.drip', { token: SECRET });
+    expect(done.status).toBe('succeeded');
+    const chunks = await pool.query<{ data: string }>('SELECT data FROM execution_output WHERE execution_id = $1 AND stream = $2 ORDER BY seq', [done.id, 'stdout']);
+    // Printed 0.6 s apart, the pieces reached the writer as separate chunks.
+    expect(chunks.rows.length).toBeGreaterThan(1);
+    expect(chunks.rows.some((row) => row.data.includes(SECRET.slice(0, 10)))).toBe(false);
+    expect(await ExecutionOutputRepository.text(pool, done.id, 1, 'stdout')).toBe('********\nhunting season\n');
+    expect((done.result as { stdout: string }).stdout).toBe('********\nhunting season');
   });
 });
 
