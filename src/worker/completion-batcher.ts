@@ -85,14 +85,14 @@ export class CompletionBatcher {
     }
   }
 
-  /** Resolves once everything queued so far is written. */
+  /** Resolves once everything queued so far is written (with a claim or alone, and what a claim left to the plain flush). */
   async drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#plainOnly.length > 0 || this.#scheduled) {
+    while (this.#pending.length > 0 || this.#plainOnly.length > 0 || this.#scheduled || this.#withClaims.size > 0) {
+      await Promise.allSettled([...this.#withClaims]);
       await new Promise((resolve) => setImmediate(resolve));
       await this.#flushing;
     }
     await this.#flushing;
-    await Promise.allSettled([...this.#withClaims]);
   }
 
   async #writeWithClaim(batch: Pending[], claim: ClaimAndStartOptions): Promise<Execution[]> {
