@@ -43,6 +43,7 @@ export {
   type RunOutcomeStatus,
   type ClaimAndStartOptions,
   type FinishAndClaimResult,
+  type FinishEventTriggers,
   type SweepOptions,
   type SweptAttempt,
 } from './execution-runs.js';

@@ -11,6 +11,7 @@
  * its slots go in one statement, one commit, instead of two side by side.
  */
 import type pg from 'pg';
+import type { Executor } from '../db/pool.js';
 import { withTransaction } from '../db/transaction.js';
 import { fireExecutionsFinished, type FinishTriggerCache } from '../engine/internal-triggers.js';
 import {
@@ -18,6 +19,8 @@ import {
   type ClaimAndStartOptions,
   type CompletionApplied,
   type Execution,
+  type FinishAndClaimResult,
+  type FinishEventTriggers,
   type RetryBackoff,
   type RunCompletion,
 } from '../repositories/executions.js';
@@ -96,49 +99,51 @@ export class CompletionBatcher {
   }
 
   async #writeWithClaim(batch: Pending[], claim: ClaimAndStartOptions): Promise<Execution[]> {
+    let written: FinishAndClaimResult;
     try {
-      const completions = batch.map((item) => item.completion);
-      const { finished, claimed } =
-        this.triggers !== undefined
-          ? await ExecutionRepository.finishAndClaim(this.pool, completions, claim, this.backoff, await this.triggers.get(this.pool))
-          : await withTransaction(this.pool, async (tx) => {
-              const written = await ExecutionRepository.finishAndClaim(tx, completions, claim, this.backoff);
-              const final = written.finished.filter((row) => !row.retried).map((row) => row.execution);
-              if (final.length > 0) await fireExecutionsFinished(tx, final);
-              return written;
-            });
-      const byId = new Map(finished.map((row) => [row.id, row]));
-      // Not written (a row locked by another transaction, or a lost lease): the plain flush waits for the lock and says which.
-      const unwritten = batch.filter((item) => !byId.has(item.completion.id));
-      for (const item of batch) if (byId.has(item.completion.id)) item.resolve(byId.get(item.completion.id));
-      if (unwritten.length > 0) this.#enqueue(this.#plainOnly, unwritten);
-      return claimed;
+      written = await this.#write(batch, claim);
     } catch (error) {
       for (const item of batch) item.reject(error);
       throw error;
     }
+    const byId = new Map(written.finished.map((row) => [row.id, row]));
+    // Not written (a row locked by another transaction, or a lost lease): the plain flush waits for the lock and says which.
+    const unwritten = batch.filter((item) => !byId.has(item.completion.id));
+    for (const item of batch) if (byId.has(item.completion.id)) item.resolve(byId.get(item.completion.id));
+    if (unwritten.length > 0) this.#enqueue(this.#plainOnly, unwritten);
+    return written.claimed;
   }
 
   async #flush(): Promise<void> {
     while (this.#pending.length > 0 || this.#plainOnly.length > 0) {
       const batch = this.#plainOnly.length > 0 ? this.#plainOnly.splice(0, MAX_COMPLETION_BATCH) : this.#pending.splice(0, MAX_COMPLETION_BATCH);
       try {
-        const completions = batch.map((item) => item.completion);
-        const applied =
-          this.triggers !== undefined
-            ? // One statement: the runs finished and their finish events fired together.
-              await ExecutionRepository.finishMany(this.pool, completions, this.backoff, await this.triggers.get(this.pool))
-            : await withTransaction(this.pool, async (tx) => {
-                const rows = await ExecutionRepository.finishMany(tx, completions, this.backoff);
-                const finished = rows.filter((row) => !row.retried).map((row) => row.execution);
-                if (finished.length > 0) await fireExecutionsFinished(tx, finished);
-                return rows;
-              });
-        const byId = new Map(applied.map((row) => [row.id, row]));
+        const { finished } = await this.#write(batch);
+        const byId = new Map(finished.map((row) => [row.id, row]));
         for (const item of batch) item.resolve(byId.get(item.completion.id));
       } catch (error) {
         for (const item of batch) item.reject(error);
       }
     }
+  }
+
+  /**
+   * Writes a batch's completions, with `claim` the claim too, in one
+   * statement that also fires their finish events when the trigger cache
+   * knows them; without a cache, in a transaction with fireExecutionsFinished.
+   */
+  async #write(batch: Pending[], claim?: ClaimAndStartOptions): Promise<FinishAndClaimResult> {
+    const completions = batch.map((item) => item.completion);
+    const statement = async (db: Executor, events?: FinishEventTriggers): Promise<FinishAndClaimResult> =>
+      claim === undefined
+        ? { finished: await ExecutionRepository.finishMany(db, completions, this.backoff, events), claimed: [] }
+        : ExecutionRepository.finishAndClaim(db, completions, claim, this.backoff, events);
+    if (this.triggers !== undefined) return statement(this.pool, await this.triggers.get(this.pool));
+    return withTransaction(this.pool, async (tx) => {
+      const written = await statement(tx);
+      const final = written.finished.filter((row) => !row.retried).map((row) => row.execution);
+      if (final.length > 0) await fireExecutionsFinished(tx, final);
+      return written;
+    });
   }
 }
