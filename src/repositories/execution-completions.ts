@@ -81,15 +81,16 @@ export const completionRules: Rules = {
 /**
  * The CTEs that finish `completions` (`moved` returns the updated rows with
  * `finished_attempt` and `retried`), with their parameters: $1 to $4, and
- * $5, $6 with events. Checks everything first. With `skipLocked`, a row
- * another transaction has locked is left alone rather than waited for.
+ * $5, $6 when they fire events (`fire`; the text differs, and so must the
+ * name it is prepared under). Checks everything first. With `skipLocked`, a
+ * row another transaction has locked is left alone rather than waited for.
  */
 function completionCtes(
   completions: readonly RunCompletion[],
   backoff: RetryBackoff,
   events: FinishEventTriggers | undefined,
   skipLocked: boolean,
-): { sql: string; params: unknown[] } {
+): { sql: string; params: unknown[]; fire: boolean } {
   if (!Array.isArray(completions)) throw new ValidationError(`${ENTITY} completions must be an array`, { entity: ENTITY, field: 'completions' });
   for (const completion of completions) validateInput(ENTITY, completion, completionRules, 'create');
   validateInput(ENTITY, backoff, backoffRules, 'create');
@@ -150,7 +151,7 @@ function completionCtes(
        )${fire ? finishEventsCte('$5', '$6') : ''}`;
   const params: unknown[] = [JSON.stringify(rows), backoff.baseSeconds, backoff.capSeconds, rows.map((row) => row.id)];
   if (fire) params.push(events!.executionFinished ?? null, events!.actionTrigger ?? null);
-  return { sql, params };
+  return { sql, params, fire };
 }
 
 const applied = (row: Record<string, unknown>): CompletionApplied => {
@@ -176,11 +177,11 @@ export const ExecutionCompletions = {
     backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF,
     events?: FinishEventTriggers,
   ): Promise<CompletionApplied[]> {
-    const { sql, params } = completionCtes(completions, backoff, events, false);
+    const { sql, params, fire } = completionCtes(completions, backoff, events, false);
     if (completions.length === 0) return [];
     const result = await table.queryPrepared(
       db,
-      `attune_finish_many${params.length > 4 ? '_events' : ''}`,
+      `attune_finish_many${fire ? '_events' : ''}`,
       `${sql}\n       SELECT ${table.columns}, finished_attempt, retried FROM moved`,
       params,
     );
@@ -206,12 +207,12 @@ export const ExecutionCompletions = {
     backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF,
     events?: FinishEventTriggers,
   ): Promise<FinishAndClaimResult> {
-    const { sql, params } = completionCtes(completions, backoff, events, true);
+    const { sql, params, fire } = completionCtes(completions, backoff, events, true);
     validateInput(ENTITY, claim, claimAndStartRules, 'create');
     const at = (offset: number): string => `$${params.length + offset}`;
     const result = await table.queryPrepared(
       db,
-      `attune_finish_and_claim${params.length > 4 ? '_events' : ''}`,
+      `attune_finish_and_claim${fire ? '_events' : ''}`,
       `${sql}, ${pickRunnable(at(2), at(4))}, started AS (
          ${startPicked(at(1), at(3), at(5))}
          RETURNING ${table.columns}
