@@ -22,6 +22,7 @@ import { OutputWriter } from './output-writer.js';
 import type { ProcessGroupRecorder } from './process-group-recorder.js';
 import type { Runner, RunnerInput, RunnerOutcome, RunnerResult } from './runners/types.js';
 import { scrubJson, scrubSecrets, secretTexts } from './scrub.js';
+import { TtlCache } from './ttl-cache.js';
 
 /** What every run of one worker shares. */
 export interface RunEnvironment {
@@ -63,25 +64,12 @@ export type RunEnd = { kind: 'complete'; completion: RunCompletion } | { kind: '
 const ACTION_CACHE_MS = 5_000;
 /** How long a run's database reads and writes are retried on a lost connection when the environment does not say. */
 export const DEFAULT_DATABASE_RETRY_MS = 30_000;
-/**
- * Actions by id, read at most once per ACTION_CACHE_MS: the lookup's promise
- * is kept, so the runs of a batch that all find the entry stale share one
- * read instead of sending one each. A failed read is forgotten.
- */
-const actionCache = new Map<number, { action: Promise<Action | null>; at: number }>();
+/** Actions by id, read at most once per ACTION_CACHE_MS; the runs of a batch that find the entry stale share one read. */
+const actionCache = new TtlCache<number, Action | null>({ ttlMs: ACTION_CACHE_MS, maxEntries: 10_000 });
 const packFolders = new Map<string, Promise<string>>();
 
 function actionOf(pool: pg.Pool, id: number): Promise<Action | null> {
-  const cached = actionCache.get(id);
-  if (cached !== undefined && Date.now() - cached.at < ACTION_CACHE_MS) return cached.action;
-  const entry = { action: ActionRepository.findById(pool, id), at: Date.now() };
-  entry.action.catch(() => {
-    if (actionCache.get(id) === entry) actionCache.delete(id);
-  });
-  actionCache.delete(id);
-  actionCache.set(id, entry);
-  if (actionCache.size > 10_000) actionCache.delete(actionCache.keys().next().value!);
-  return entry.action;
+  return actionCache.get(id, () => ActionRepository.findById(pool, id));
 }
 
 /** The folder of a pack version, materialised on first use by this process. */

@@ -13,7 +13,7 @@
  */
 import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { LookupCache } from './lookup-cache.js';
+import { TtlCache } from '../ttl-cache.js';
 
 /** A command run without a shell: the program, its arguments, argv[0] as written, and bash's variables. */
 export interface DirectCommand {
@@ -48,8 +48,8 @@ const SAME_WITHOUT_ARGUMENTS = new Set(['true', 'false']);
 /** Variables that change how bash starts or what it exports: with one of them set, bash runs the command. */
 const SHELL_VARIABLES = new Set(['BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'SHLVL', 'PWD', 'OLDPWD', 'POSIXLY_CORRECT', 'CDPATH', 'GLOBIGNORE']);
 
-/** Programs found on a PATH, remembered for 10 seconds. */
-const foundPrograms = new LookupCache(10_000);
+/** Programs found on a PATH, remembered for 10 seconds (a lookup costs a stat per PATH folder); not finding one is not remembered. */
+const foundPrograms = new TtlCache<string, string | undefined>({ ttlMs: 10_000, keep: (file) => file !== undefined });
 
 /**
  * The direct form of `cmd`, or undefined when bash must run it. `path` is

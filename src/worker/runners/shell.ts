@@ -11,7 +11,7 @@ import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { DEFAULT_SAFE_PATH, environmentValue, isValidVariableName } from '../environment.js';
 import { directCommand } from './direct-command.js';
-import { LookupCache } from './lookup-cache.js';
+import { TtlCache } from '../ttl-cache.js';
 import {
   actionParameters,
   declaredVariables,
@@ -54,8 +54,8 @@ export async function workingDirectoryParameter(parameters: Record<string, unkno
   return cwd;
 }
 
-/** Found shells, remembered for a minute per (names, path). */
-const foundShells = new LookupCache(60_000);
+/** Found shells, remembered for a minute per (names, path) (a lookup costs an access() per PATH folder); not finding one is not remembered. */
+const foundShells = new TtlCache<string, string | undefined>({ ttlMs: 60_000, keep: (shell) => shell !== undefined });
 
 /** `findExecutable`, remembered for a minute per (names, path); a lookup that found nothing is not remembered. */
 export function findShell(names: readonly string[], path: string): Promise<string | undefined> {
