@@ -6,6 +6,9 @@
  * The loss is made deterministic: a lock makes the worker's write wait, and
  * the waiting backend is terminated with pg_terminate_backend.
  */
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { createPool } from '../../src/db/pool.js';
@@ -33,6 +36,19 @@ async function terminateWaiters(): Promise<number> {
     [APPLICATION],
   );
   return rows[0]!.n;
+}
+
+/**
+ * A file the action waits for, so that it ends only when the test says so (a sleep ends on its own on a loaded machine,
+ * before the test has taken its lock): `wait` is the shell line, `open()` lets the action go on.
+ */
+function gate(name: string): { wait: string; open: () => Promise<void>; remove: () => Promise<void> } {
+  const path = join(tmpdir(), `attune-connection-loss-${name}-${process.pid}-${Date.now()}`);
+  return {
+    wait: `while [ ! -e '${path}' ]; do sleep 0.05; done`,
+    open: () => writeFile(path, ''),
+    remove: () => rm(path, { force: true }),
+  };
 }
 
 /** Runs `fn` while another transaction holds `lockSql`, then ends that transaction. */
@@ -64,9 +80,12 @@ it('output: a chunk whose write lost its connection is written again on a fresh 
 it('lease: a renewal whose connection was lost is tried again at once on a fresh one, and the run keeps its lease', { timeout: 60_000 }, async () => {
   const action = await actionOn(pool, 'shell');
   const { logger, lines } = memoryLogger();
-  const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 2.5; echo done' } });
-  // A 3-second lease is renewed every second: a renewal retried only at the next tick would leave a third of the lease.
-  await scene.start({ leaseSeconds: 3, logger }, workerPool);
+  const finish = gate('lease');
+  const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: `${finish.wait}; echo done` } });
+  // A 9-second lease is renewed every 3 s. The log says which way a renewal that lost its connection went: tried again at
+  // once, or left to the next tick (which would leave a third of the lease). The lease is long enough that a loaded
+  // machine does not let it run out while the test holds the row.
+  await scene.start({ leaseSeconds: 9, logger }, workerPool);
   await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the run to start');
   const { rows } = await pool.query<{ at: Date }>('SELECT lease_expires_at AS at FROM executions WHERE id = $1', [requested.id]);
   // Only the renewal writes the row while the process sleeps: hold the row, terminate the renewal waiting on it.
@@ -79,7 +98,9 @@ it('lease: a renewal whose connection was lost is tried again at once on a fresh
   await waitFor(async () => (lines.some((line) => line.msg === 'renewing the lease: written after the database came back') ? true : undefined), 'the renewal to be written again');
   const { rows: after } = await pool.query<{ at: Date }>('SELECT lease_expires_at AS at FROM executions WHERE id = $1', [requested.id]);
   expect(after[0]!.at.getTime()).toBeGreaterThan(rows[0]!.at.getTime());
+  await finish.open();
   const done = await waitForStatus(pool, requested.id);
+  await finish.remove();
   expect(done).toMatchObject({ status: 'succeeded', attempt: 1 });
   expect(lines.some((line) => line.msg === 'lease lost: stopping the run' || line.msg === 'lease renewal failed; retrying at the next renewal')).toBe(false);
 });
@@ -87,18 +108,21 @@ it('lease: a renewal whose connection was lost is tried again at once on a fresh
 it('result: a completion whose write lost its connection is written again, and the execution succeeds', { timeout: 60_000 }, async () => {
   const action = await actionOn(pool, 'shell');
   const { logger, lines } = memoryLogger();
-  const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 0.3; echo done' } });
+  const finish = gate('result');
+  const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: `${finish.wait}; echo done` } });
   await scene.start({ leaseSeconds: 30, logger }, workerPool);
   await waitForStatus(pool, requested.id, ['running']);
-  // Hold the row (FOR NO KEY UPDATE: output rows, whose foreign key only shares it, still go in): the completion and any
-  // renewal wait; terminate what waits until the result's write has been hit.
-  await whileLocked('SELECT id FROM executions WHERE id = $1 FOR NO KEY UPDATE', [requested.id], () =>
-    waitFor(async () => {
+  // Hold the row (FOR NO KEY UPDATE: output rows, whose foreign key only shares it, still go in), then let the action
+  // end: the completion and any renewal wait; terminate what waits until the result's write has been hit.
+  await whileLocked('SELECT id FROM executions WHERE id = $1 FOR NO KEY UPDATE', [requested.id], async () => {
+    await finish.open();
+    return waitFor(async () => {
       await terminateWaiters();
       return lines.some((line) => line.msg === 'writing the result: database unavailable, retrying') ? true : undefined;
-    }, 'the result write to lose its connection'),
-  );
+    }, 'the result write to lose its connection');
+  });
   const done = await waitForStatus(pool, requested.id);
+  await finish.remove();
   expect(done).toMatchObject({ status: 'succeeded', attempt: 1 });
   expect(done.result).toMatchObject({ exit_code: 0, stdout: 'done' });
   expect(lines.some((line) => line.msg === 'run failed in the worker')).toBe(false);

@@ -77,9 +77,10 @@ describe('process groups', () => {
 
   it('a timeout kills the process and the background child it forked', async () => {
     const pidFile = join(root.path, 'timeout.pid');
-    const outcome = await runProcess(spec(backgroundScript(pidFile), { timeoutSeconds: 0.5 }));
+    // Long enough for bash to have written the pid file on a loaded machine.
+    const outcome = await runProcess(spec(backgroundScript(pidFile), { timeoutSeconds: 2.5 }));
     expect(outcome.status).toBe('timeout');
-    expect(outcome.error).toContain('0.5 seconds');
+    expect(outcome.error).toContain('2.5 seconds');
     const child = Number(await readFile(pidFile, 'utf8'));
     expect(await processRunning(child)).toBe(false);
     expect(outcome.exitCode).toBeLessThan(0);
@@ -100,7 +101,8 @@ describe('process groups', () => {
   });
 
   it('SIGKILL follows SIGTERM after the grace when the process ignores SIGTERM', async () => {
-    const outcome = await runProcess(spec("trap '' TERM; echo ready; while true; do sleep 0.05; done", { timeoutSeconds: 0.3 }));
+    // Long enough for bash to have set its trap on a loaded machine (SIGTERM before it would end bash: -15, not -9).
+    const outcome = await runProcess(spec("trap '' TERM; echo ready; while true; do sleep 0.05; done", { timeoutSeconds: 2.5 }));
     expect(outcome.status).toBe('timeout');
     expect(outcome.exitCode).toBe(-9);
   });

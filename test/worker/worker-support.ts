@@ -20,7 +20,9 @@ export function testWorker(pool: pg.Pool, dataDir: string, overrides: Partial<Wo
     pool,
     logger: silentLogger,
     slots: 4,
-    leaseSeconds: 3,
+    // Long: nothing sweeps in-process, and a short lease whose renewal is late on a loaded machine stops the run. Tests
+    // about leases running out set their own.
+    leaseSeconds: 30,
     runnerTypes: ['shell', 'shell-script', 'python', 'node', 'http', 'noop', 'inquiry', 'inject-trigger'],
     graceSeconds: 5,
     pollIntervalMs: 50,
