@@ -188,7 +188,7 @@ describe('--roles', () => {
     expect(() => parseRoles(',')).toThrow('expected one or more');
   });
 
-  it('a subset refuses the embedded server', async () => {
+  it('a subset refuses the embedded server', { timeout: 60_000 }, async () => {
     const up = new AttuneProcess(['up', '--roles', 'api,worker'], await isolatedEnv(path.join(scratch.dir, 'subset')));
     expect(await up.exited).toBe(1);
     expect(up.stderr).toContain('--roles with some of the roles needs ATTUNE__DATABASE__URL');
@@ -213,7 +213,7 @@ describe('attune up on the embedded server', () => {
     env = await isolatedEnv(home, { ATTUNE__SECURITY__ENCRYPTION_KEY: undefined });
   });
 
-  it('first start: creates the database, the admin and the CLI profile; a second up is told where the first runs; SIGTERM stops all', async () => {
+  it('first start: creates the database, the admin and the CLI profile; a second up is told where the first runs; SIGTERM stops all', { timeout: 120_000 }, async () => {
     const dataDir = env.ATTUNE__DATABASE__EMBEDDED_DATA_DIR!;
     const { up, apiUrl } = await startUp(env);
     try {
@@ -267,7 +267,7 @@ describe('attune up on the embedded server', () => {
     expect(stops).toEqual(['announce', 'api', 'sensors', 'timers', 'maintenance', 'worker', 'rules', 'connections']);
   });
 
-  it('after a kill -9: stops the PostgreSQL the killed up left running, starts again, and finds the CLI configured', async () => {
+  it('after a kill -9: stops the PostgreSQL the killed up left running, starts again, and finds the CLI configured', { timeout: 120_000 }, async () => {
     const dataDir = env.ATTUNE__DATABASE__EMBEDDED_DATA_DIR!;
     const killed = await startUp(env);
     killed.up.child.kill('SIGKILL');
@@ -316,7 +316,7 @@ describe('attune up on a configured server', () => {
     await dropDatabase(admin, database, { force: true }).finally(() => admin.end());
   });
 
-  it('creates and migrates a missing database, runs only the roles named, and starts no embedded server', async () => {
+  it('creates and migrates a missing database, runs only the roles named, and starts no embedded server', { timeout: 120_000 }, async () => {
     const env = await isolatedEnv(path.join(scratch.dir, 'external'), {
       ATTUNE__DATABASE__URL: withDatabase(serverUrl, database),
       ATTUNE__SECURITY__ENABLE_AUTH: 'false',

@@ -24,13 +24,13 @@ afterAll(async () => {
 });
 
 describe('attune rules (the real command)', () => {
-  it('refuses to start without ATTUNE__DATABASE__URL', async () => {
+  it('refuses to start without ATTUNE__DATABASE__URL', { timeout: 60_000 }, async () => {
     const role = new RoleProcess(['rules'], { ATTUNE__DATABASE__URL: undefined, DATABASE_URL: undefined });
     expect(await role.exited).toBe(1);
     expect(role.stderr).toContain('a role alone needs ATTUNE__DATABASE__URL; two processes must never each start an embedded server');
   });
 
-  it('processes events as they arrive, logs its batches without secrets, and exits 0 on SIGTERM', async () => {
+  it('processes events as they arrive, logs its batches without secrets, and exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
     const schema = { type: 'object', properties: { password: { type: 'string', secret: true }, message: { type: 'string' } }, additionalProperties: false };
     const scene = await createScene(pool, { paramSchema: schema });
     await createRule(pool, scene, { actionParams: { message: '{{ trigger.n }}', password: '{{ trigger.pw }}' } });

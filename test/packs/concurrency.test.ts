@@ -91,7 +91,7 @@ describe('materializePack', () => {
     }
   });
 
-  it('two processes at once: both end with the same complete folder', async () => {
+  it('two processes at once: both end with the same complete folder', { timeout: 60_000 }, async () => {
     const { packId } = await registerPack(pool, await writePack(pack('1.0.0')));
     const dir = await tempDir();
     const script = join(import.meta.dirname, 'materialize-child.ts');

@@ -35,7 +35,7 @@ async function events(triggerRef: string) {
 }
 
 describe.each(['timers', 'sensors'])('attune %s', (command) => {
-  it('refuses to start without ATTUNE__DATABASE__URL', async () => {
+  it('refuses to start without ATTUNE__DATABASE__URL', { timeout: 60_000 }, async () => {
     const role = new RoleProcess([command], { ATTUNE__DATABASE__URL: undefined, DATABASE_URL: undefined });
     expect(await role.exited).toBe(1);
     expect(role.stderr).toContain('a role alone needs ATTUNE__DATABASE__URL');
@@ -43,7 +43,7 @@ describe.each(['timers', 'sensors'])('attune %s', (command) => {
 });
 
 describe('attune timers', () => {
-  it('fires a timer rule, logs its schedule, and exits 0 on SIGTERM', async () => {
+  it('fires a timer rule, logs its schedule, and exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
     const pack = await new PackFixture().create(pool);
     await RuleRepository.create(pool, { packRef: pack.ref, name: 'every_second', triggerRef: 'core.st2.IntervalTimer', triggerParams: { unit: 'seconds', delta: 1 }, actionRef: 'core.noop' });
     const role = new RoleProcess(['timers'], { ATTUNE__DATABASE__URL: url });
@@ -62,7 +62,7 @@ describe('attune timers', () => {
 });
 
 describe('attune sensors', () => {
-  it('runs a pack sensor, and on SIGTERM stops its process group and exits 0', async () => {
+  it('runs a pack sensor, and on SIGTERM stops its process group and exits 0', { timeout: 60_000 }, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'attune-sensors-cli-'));
     try {
       const dir = await writePack({

@@ -113,7 +113,7 @@ async function finishEvents(executionId: number): Promise<Array<{ status: string
 const hangOnce = (marker: string): string => `if [ -e ${marker} ]; then echo second attempt; else touch ${marker}; sleep 60; fi`;
 
 describe('a worker process killed with SIGKILL mid-run', () => {
-  it('the lease sweep retries the execution with attempts left, abandons the other, kills both process groups, and keeps the lost attempt', async () => {
+  it('the lease sweep retries the execution with attempts left, abandons the other, kills both process groups, and keeps the lost attempt', { timeout: 90_000 }, async () => {
     const retried = await requestExecution(pool, 'core.local', { cmd: hangOnce(join(dataDir.path, 'marker')) }, { maxAttempts: 2 });
     const lost = await requestExecution(pool, 'core.local', { cmd: 'sleep 60' });
     const process1 = attune('worker');
