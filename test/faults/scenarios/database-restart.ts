@@ -205,9 +205,14 @@ export async function runDatabaseRestart(options: DatabaseRestartOptions) {
     const all = await auditExecutions(pool);
     const notStranded = all.total - stranded.size;
     const abandonedOtherwise = all.abandoned - stranded.size;
-    const reconnects = Object.fromEntries(
-      [...harness.children].map(([name, child]) => [name, child.logLines().filter((line) => line.msg?.startsWith('notification listener reconnected')).length]),
-    );
+    const reconnectsOf = (name: string): number =>
+      harness!.get(name).logLines().filter((line) => line.msg?.startsWith('notification listener reconnected')).length;
+    // A listener reconnects with a growing backoff, and the work above can be done (by polling) before it is back: wait
+    // for the rules' and the worker's listeners before counting. One that never comes back still fails, at the deadline.
+    for (const name of ['rules', 'worker']) {
+      await waitUntil(`the ${name} role's notification listener to reconnect`, async () => (reconnectsOf(name) > 0 ? true : undefined), Math.max(1000, deadline - Date.now()), 100);
+    }
+    const reconnects = Object.fromEntries([...harness.children.keys()].map((name) => [name, reconnectsOf(name)]));
     const figures = {
       restarts: restarts.length,
       perRestart: restarts,

@@ -19,7 +19,14 @@ export interface EventStormOptions {
 export async function runEventStorm(pool: pg.Pool, options: EventStormOptions) {
   await cleanDatabase(pool);
   const { ruleId, path } = await createWebhookRule(pool, 'storm');
-  const harness = new FaultHarness({ ATTUNE__WORKER__RUNNERS: 'noop', ATTUNE__WORKER__SLOTS: '32', ATTUNE__RULES__BATCH_SIZE: '200' });
+  // The database stays up here, so a webhook waiting for one of the API's 4 connections must wait, not get the 503 that
+  // the fault settings' 2 s connect timeout gives after a stall of a loaded machine (20 s, under the 30 s this scenario calls a hang).
+  const harness = new FaultHarness({
+    ATTUNE__WORKER__RUNNERS: 'noop',
+    ATTUNE__WORKER__SLOTS: '32',
+    ATTUNE__RULES__BATCH_SIZE: '200',
+    ATTUNE__DATABASE__CONNECT_TIMEOUT_MS: '20000',
+  });
   const deadline = Date.now() + options.timeoutMs;
   try {
     harness.sampleMemory(100);
