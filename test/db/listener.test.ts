@@ -440,7 +440,9 @@ describe('NotificationListener lifecycle', () => {
       const listener = newListener({
         url: through.toString(),
         healthCheckMs: 50,
-        connectTimeoutMs: 300,
+        // Also the health check's own bound: 2 s notices the frozen connection well inside the wait below, and does not
+        // tear down the healthy new one when a loaded machine answers a check slowly.
+        connectTimeoutMs: 2000,
         onError: (_error, context) => phases.push(context.phase),
         onReconnect: () => reconnected.fire(),
       });
