@@ -15,6 +15,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
 import { startStack, type Stack } from './stack.js';
 
+/** What a cold load of the login page may transfer: about 85 KiB today (docs/web-ui.md), with room for growth but not for a doubling. */
+const COLD_LOAD_BUDGET_BYTES = 128 * 1024;
+
 let stack: Stack;
 let browser: TestBrowser;
 let problems: string[] = [];
@@ -95,7 +98,8 @@ describe('the web UI', { timeout: 60_000 }, () => {
     await output.getByText('first-line').waitFor();
     // The first line is on screen while the command still waits for the gate.
     expect(await output.textContent()).not.toContain('second-line');
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain('running');
+    // The status comes from its own (debounced) reload, not from the output stream: wait for it rather than read it once.
+    await page.getByRole('heading', { level: 1 }).getByText('running').waitFor();
     await writeFile(gate, '');
     await output.getByText('second-line').waitFor();
     await page.getByRole('heading', { level: 1 }).getByText('succeeded').waitFor();
@@ -220,7 +224,7 @@ describe('the web UI', { timeout: 60_000 }, () => {
     await page.context().close();
   });
 
-  it('loads in under a second with a cold cache, and works at 375 px with the menu', async () => {
+  it('loads within its byte budget with a cold cache (time reported), and works at 375 px with the menu', async () => {
     const opened = await browser.newPage({ width: 375, height: 740 });
     problems = opened.problems;
     const { page } = opened;
@@ -233,7 +237,10 @@ describe('the web UI', { timeout: 60_000 }, () => {
       return { load: nav.loadEventEnd, transferred: nav.transferSize + resources };
     })()`);
     console.log(`cold load on loopback: ${Math.round(timing.load)} ms, ${Math.round(timing.transferred / 1024)} KiB transferred`);
-    expect(timing.load).toBeLessThan(1000);
+    // The time is reported, not asserted: on a shared, loaded machine a wall-clock bound fails with no bug. What makes a
+    // cold load slow on loopback is its weight, and that is deterministic: the page, its script and its styles, compressed.
+    expect(timing.transferred).toBeGreaterThan(0);
+    expect(timing.transferred).toBeLessThan(COLD_LOAD_BUDGET_BYTES);
     // Keyboard only: the fields are labelled and in order.
     // The login field has the focus on arrival.
     await page.keyboard.type(stack.login);
