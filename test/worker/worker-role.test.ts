@@ -90,7 +90,8 @@ describe('cancel', () => {
   it('a running execution goes to canceling, the worker kills it, and it ends canceled', async () => {
     const action = await actionOn(pool, 'shell');
     const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: 'sleep 30' } });
-    await scene.start();
+    // This worker has no listener: it learns of the cancel at its next renewal, every third of the lease (2 s here).
+    await scene.start({ leaseSeconds: 6 });
     await waitFor(async () => ((await ExecutionRepository.getById(pool, requested.id)).pgid ?? undefined), 'the process group');
     const { execution } = await cancelExecution(pool, requested.id);
     expect(execution.status).toBe('canceling');
