@@ -6,9 +6,6 @@
  * The loss is made deterministic: a lock makes the worker's write wait, and
  * the waiting backend is terminated with pg_terminate_backend.
  */
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { createPool } from '../../src/db/pool.js';
@@ -16,7 +13,7 @@ import { ExecutionOutputRepository, ExecutionRepository } from '../../src/reposi
 import { createTestPool } from '../../src/testing/index.js';
 import { OutputWriter } from '../../src/worker/output-writer.js';
 import { memoryLogger } from '../sensors/support.js';
-import { actionOn, silentLogger, useWorkerScene, waitFor, waitForStatus } from './worker-support.js';
+import { actionGate, actionOn, silentLogger, useWorkerScene, waitFor, waitForStatus } from './worker-support.js';
 
 const APPLICATION = 'attune worker connection loss test';
 const pool = createTestPool();
@@ -36,19 +33,6 @@ async function terminateWaiters(): Promise<number> {
     [APPLICATION],
   );
   return rows[0]!.n;
-}
-
-/**
- * A file the action waits for, so that it ends only when the test says so (a sleep ends on its own on a loaded machine,
- * before the test has taken its lock): `wait` is the shell line, `open()` lets the action go on.
- */
-function gate(name: string): { wait: string; open: () => Promise<void>; remove: () => Promise<void> } {
-  const path = join(tmpdir(), `attune-connection-loss-${name}-${process.pid}-${Date.now()}`);
-  return {
-    wait: `while [ ! -e '${path}' ]; do sleep 0.05; done`,
-    open: () => writeFile(path, ''),
-    remove: () => rm(path, { force: true }),
-  };
 }
 
 /** Runs `fn` while another transaction holds `lockSql`, then ends that transaction. */
@@ -80,7 +64,7 @@ it('output: a chunk whose write lost its connection is written again on a fresh 
 it('lease: a renewal whose connection was lost is tried again at once on a fresh one, and the run keeps its lease', { timeout: 60_000 }, async () => {
   const action = await actionOn(pool, 'shell');
   const { logger, lines } = memoryLogger();
-  const finish = gate('lease');
+  const finish = actionGate('lease');
   const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: `${finish.wait}; echo done` } });
   // A 9-second lease is renewed every 3 s. The log says which way a renewal that lost its connection went: tried again at
   // once, or left to the next tick (which would leave a third of the lease). The lease is long enough that a loaded
@@ -108,7 +92,7 @@ it('lease: a renewal whose connection was lost is tried again at once on a fresh
 it('result: a completion whose write lost its connection is written again, and the execution succeeds', { timeout: 60_000 }, async () => {
   const action = await actionOn(pool, 'shell');
   const { logger, lines } = memoryLogger();
-  const finish = gate('result');
+  const finish = actionGate('result');
   const requested = await ExecutionRepository.create(pool, { actionId: action.id, params: { cmd: `${finish.wait}; echo done` } });
   await scene.start({ leaseSeconds: 30, logger }, workerPool);
   await waitForStatus(pool, requested.id, ['running']);

@@ -3,13 +3,10 @@
  * the completion is still being written: with one slot, the next execution
  * is claimed and started while the previous one's result waits on a lock.
  */
-import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExecutionRepository } from '../../src/repositories/executions.js';
 import { createTestPool } from '../../src/testing/index.js';
-import { actionOn, useWorkerScene, waitForStatus } from './worker-support.js';
+import { actionGate, actionOn, useWorkerScene, waitForStatus } from './worker-support.js';
 
 const pool = createTestPool();
 const scene = useWorkerScene(pool);
@@ -20,8 +17,8 @@ describe('slots', () => {
     const shell = await actionOn(pool, 'shell');
     const noop = await actionOn(pool, 'noop');
     // The first run ends when the test opens its gate, after it holds the row (a sleep could end first on a loaded machine).
-    const gate = join(tmpdir(), `attune-worker-slots-${process.pid}-${Date.now()}`);
-    const first = await ExecutionRepository.create(pool, { actionId: shell.id, params: { cmd: `while [ ! -e '${gate}' ]; do sleep 0.05; done` } });
+    const gate = actionGate('slots');
+    const first = await ExecutionRepository.create(pool, { actionId: shell.id, params: { cmd: gate.wait } });
     const worker = await scene.start({ slots: 1, leaseSeconds: 20 });
     await waitForStatus(pool, first.id, ['running']);
     const second = await ExecutionRepository.create(pool, { actionId: noop.id });
@@ -30,14 +27,14 @@ describe('slots', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT id FROM executions WHERE id = $1 FOR UPDATE', [first.id]);
-      await writeFile(gate, '');
+      await gate.open();
       const started = await waitForStatus(pool, second.id, ['running', 'succeeded'], 15_000);
       expect(started.workerId).toBe(worker.workerId);
       expect((await ExecutionRepository.getById(pool, first.id)).status).toBe('running');
       await blocker.query('COMMIT');
     } finally {
       blocker.release();
-      await rm(gate, { force: true });
+      await gate.remove();
     }
     expect(await waitForStatus(pool, first.id)).toMatchObject({ status: 'succeeded' });
     expect(await waitForStatus(pool, second.id)).toMatchObject({ status: 'succeeded' });

@@ -1,5 +1,5 @@
 /** Shared by the worker role tests: a committed test database, actions on each runner, a worker with fast settings, waits. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -34,6 +34,21 @@ export function testWorker(pool: pg.Pool, dataDir: string, overrides: Partial<Wo
     runners: { process: { process: FAST_PROCESS } },
     ...overrides,
   });
+}
+
+/**
+ * A file a shell action waits for, so that it ends when the test says so (a
+ * sleep can end on its own on a loaded machine, before the test has done what
+ * must happen while the action runs): `wait` is the shell line, `open()` lets
+ * the action go on, `remove()` cleans up.
+ */
+export function actionGate(name: string): { wait: string; open(): Promise<void>; remove(): Promise<void> } {
+  const path = join(tmpdir(), `attune-gate-${name}-${process.pid}-${Date.now()}`);
+  return {
+    wait: `while [ ! -e '${path}' ]; do sleep 0.05; done`,
+    open: () => writeFile(path, ''),
+    remove: () => rm(path, { force: true }),
+  };
 }
 
 /** A temporary data folder per call. */
