@@ -8,11 +8,11 @@
  * own per test, so claims only ever see that test's rows.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Executor } from '../../src/db/pool.js';
 import { ExecutionRepository, fenceOf, type Execution } from '../../src/repositories/executions.js';
-import { createTestPool, uniqueName } from '../../src/testing/index.js';
+import { createTestPool } from '../../src/testing/index.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { useTransactionPerTest } from '../support/db.js';
+import { requestedOfOwnType } from '../support/queue.js';
 import { recording } from '../support/sql.js';
 
 const ctx = useTransactionPerTest();
@@ -21,23 +21,12 @@ afterAll(() => shared.end());
 
 const NO_BACKOFF = { baseSeconds: 0, capSeconds: 0 };
 
-/** `count` requested executions of a runner type no other test uses, oldest first; with `maxAttempts`. */
-async function queue(db: Executor, count: number, maxAttempts = 1): Promise<{ runnerType: string; ids: number[] }> {
-  const runnerType = uniqueName('rt').slice(0, 60);
-  const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO executions (action_ref, runner_type, max_attempts, run_after)
-     SELECT 'completions.run', $1, $2, now() - make_interval(secs => 100 - g) FROM generate_series(1, $3) AS g ORDER BY g RETURNING id`,
-    [runnerType, maxAttempts, count],
-  );
-  return { runnerType, ids: rows.map((row) => Number(row.id)) };
-}
-
 const succeeded = (execution: Execution) => ({ id: execution.id, fence: fenceOf(execution), status: 'succeeded' as const, result: { ok: execution.id } });
 
 describe('finishAndClaim', () => {
   it('writes the completions and claims the next runs in one statement, never the run it requeued', async () => {
     const worker = await new WorkerFixture().create(ctx.db);
-    const { runnerType, ids } = await queue(ctx.db, 4, 2);
+    const { runnerType, ids } = await requestedOfOwnType(ctx.db, 4, 2);
     const claim = { workerId: worker.id, limit: 2, runnerTypes: [runnerType], defaultTimeoutSeconds: 60 };
     const [first, second] = await ExecutionRepository.claimAndStart(ctx.db, claim);
     expect([first!.id, second!.id]).toEqual(ids.slice(0, 2));
@@ -68,7 +57,7 @@ describe('finishAndClaim', () => {
 
   it('with no completions it is a claim, and a completion whose fence no longer holds changes nothing', async () => {
     const worker = await new WorkerFixture().create(ctx.db);
-    const { runnerType, ids } = await queue(ctx.db, 2);
+    const { runnerType, ids } = await requestedOfOwnType(ctx.db, 2);
     const claim = { workerId: worker.id, limit: 1, runnerTypes: [runnerType], defaultTimeoutSeconds: 60 };
     const { finished, claimed } = await ExecutionRepository.finishAndClaim(ctx.db, [], claim);
     expect(finished).toEqual([]);
@@ -93,7 +82,7 @@ describe('finishAndClaim', () => {
 
   it('skips a completion whose row another transaction holds instead of waiting, and claims all the same', async () => {
     const worker = await new WorkerFixture().create(shared);
-    const { runnerType, ids } = await queue(shared, 2);
+    const { runnerType, ids } = await requestedOfOwnType(shared, 2);
     try {
       const claim = { workerId: worker.id, limit: 1, runnerTypes: [runnerType], defaultTimeoutSeconds: 60 };
       const [held] = await ExecutionRepository.claimAndStart(shared, claim);

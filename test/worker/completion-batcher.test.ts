@@ -8,10 +8,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../src/db/pool.js';
 import { ExecutionRepository, fenceOf, type Execution } from '../../src/repositories/executions.js';
-import { createTestPool, uniqueName } from '../../src/testing/index.js';
+import { createTestPool } from '../../src/testing/index.js';
 import { WorkerFixture } from '../../src/testing/fixtures/workers.js';
 import { FinishTriggerCache } from '../../src/engine/internal-triggers.js';
 import { CompletionBatcher } from '../../src/worker/completion-batcher.js';
+import { requestedOfOwnType } from '../support/queue.js';
 import { recording } from '../support/sql.js';
 
 const pool = createTestPool({ maxConnections: 4 });
@@ -21,13 +22,7 @@ const BACKOFF = { baseSeconds: 1, capSeconds: 10 };
 
 async function scene(count: number): Promise<{ workerId: number; runnerType: string; ids: number[]; cleanup(): Promise<void> }> {
   const worker = await new WorkerFixture().create(pool);
-  const runnerType = uniqueName('batcher').slice(0, 60);
-  const { rows } = await pool.query<{ id: number }>(
-    `INSERT INTO executions (action_ref, runner_type, run_after)
-     SELECT 'batcher.run', $1, now() - make_interval(secs => 100 - g) FROM generate_series(1, $2) AS g ORDER BY g RETURNING id`,
-    [runnerType, count],
-  );
-  const ids = rows.map((row) => Number(row.id));
+  const { runnerType, ids } = await requestedOfOwnType(pool, count);
   return {
     workerId: worker.id,
     runnerType,
