@@ -69,8 +69,10 @@ describe('secretPrefixAtEnd', () => {
     // A repeated first character: the longest start wins.
     expect(secretPrefixAtEnd('x aaa', ['aaaa'])).toBe(3);
   });
+});
 
-  it('agrees with scrubSecrets on whole secrets', () => {
+describe('scrubSecrets', () => {
+  it('replaces a whole secret within one text', () => {
     expect(scrubSecrets(`a ${SECRET} b`, [SECRET])).toBe(`a ${SCRUBBED} b`);
   });
 });
